@@ -1,0 +1,52 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** Everything an operator can set, with defaults; validated once at start-up. */
+export const ConfigSchema = Type.Object({
+  host: Type.String({ default: '0.0.0.0' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  modelsDir: Type.String({ default: 'examples/models' }),
+  /** ONNX Runtime intra-op threads per session; 0 = ORT's choice (one per core). */
+  intraOpThreads: Type.Integer({ minimum: 0, maximum: 256, default: 1 }),
+  /** Largest request body in bytes (binary tensors included). */
+  bodyLimit: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
+  /** Deepest JSON nesting accepted. */
+  maxJsonDepth: Type.Integer({ minimum: 4, maximum: 1000, default: 64 }),
+  /** Time allowed to receive and answer one request. */
+  requestTimeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
+  /** On SIGTERM, how long in-flight requests may take before the process exits anyway. */
+  shutdownGraceMs: Type.Integer({ minimum: 0, default: 10_000 }),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+});
+export type Config = Static<typeof ConfigSchema>;
+
+const ENV: Record<keyof Config, string> = {
+  host: 'PLINTH_HOST',
+  port: 'PLINTH_PORT',
+  modelsDir: 'PLINTH_MODELS',
+  intraOpThreads: 'PLINTH_INTRA_OP_THREADS',
+  bodyLimit: 'PLINTH_BODY_LIMIT',
+  maxJsonDepth: 'PLINTH_MAX_JSON_DEPTH',
+  requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
+  shutdownGraceMs: 'PLINTH_SHUTDOWN_GRACE_MS',
+  logLevel: 'PLINTH_LOG_LEVEL',
+};
+
+export const configEnvNames = ENV;
+
+/** Defaults, then PLINTH_* environment variables, then explicit overrides (CLI flags). */
+export function loadConfig(overrides: Partial<Record<keyof Config, unknown>> = {}, env = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  for (const [key, v] of Object.entries(overrides)) if (v !== undefined) raw[key] = v;
+  const candidate = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw));
+  const first = Value.Errors(ConfigSchema, candidate).First();
+  if (first) {
+    const key = first.path.slice(1) as keyof Config;
+    throw new Error(`invalid configuration ${key} (${ENV[key] ?? key}): ${first.message}, got ${JSON.stringify(Value.Convert(ConfigSchema, raw) && raw[key])}`);
+  }
+  return candidate as Config;
+}

@@ -1,0 +1,47 @@
+/**
+ * The error catalogue: every failure a caller can see has a stable code and an HTTP status.
+ * Services throw these; one handler (src/http/error-handler.ts) turns them into responses.
+ * Messages are written for the caller: they name the field and what was expected, and never
+ * carry file paths, stack traces or internals.
+ */
+export const ERROR_STATUS = {
+  INVALID_INPUT: 400,
+  MALFORMED_BODY: 400,
+  NOT_FOUND: 404,
+  MODEL_NOT_FOUND: 404,
+  VERSION_NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  MODEL_UNAVAILABLE: 503,
+  NOT_READY: 503,
+  INTERNAL: 500,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class PlinthError extends Error {
+  readonly status: number;
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'PlinthError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const invalidInput = (message: string) => new PlinthError('INVALID_INPUT', message);
+
+export const modelNotFound = (name: string) =>
+  new PlinthError('MODEL_NOT_FOUND', `model '${printable(name)}' does not exist`);
+
+export const versionNotFound = (name: string, version: string) =>
+  new PlinthError('VERSION_NOT_FOUND', `model '${printable(name)}' has no version '${printable(version)}'`);
+
+export const modelUnavailable = (name: string, version: string, reason: string) =>
+  new PlinthError('MODEL_UNAVAILABLE', `model '${printable(name)}' version ${version} is unavailable: ${reason}`);
+
+/** Echo caller-supplied identifiers safely: bounded length, control characters escaped. */
+export function printable(value: string, max = 80): string {
+  const clipped = value.length > max ? `${value.slice(0, max)}...` : value;
+  // eslint-disable-next-line no-control-regex
+  return clipped.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

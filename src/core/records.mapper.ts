@@ -1,0 +1,80 @@
+import { invalidInput, printable } from './errors.js';
+import type { Feature } from './manifest.js';
+import type { FeatureBinding, ModelSchema } from './model-schema.js';
+import { tensorFromElements, type Tensor, type TensorSpec } from './tensor.js';
+
+export type DataRecord = Record<string, unknown>;
+
+function featureValue(record: DataRecord, feature: Feature, row: number): unknown {
+  const v = Object.hasOwn(record, feature.name) ? record[feature.name] : undefined;
+  if (v !== undefined && v !== null) return v;
+  if (feature.default !== undefined) return feature.default;
+  throw invalidInput(`record ${row}: missing feature '${feature.name}' (it has no default in the model's manifest)`);
+}
+
+function coerce(value: unknown, feature: Feature, spec: TensorSpec, row: number): unknown {
+  const wantsString = spec.datatype === 'BYTES';
+  if (wantsString) {
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  } else if (spec.datatype === 'BOOL') {
+    if (typeof value === 'boolean') return value;
+  } else if (typeof value === 'number') {
+    return value;
+  } else if (typeof value === 'boolean') {
+    return value ? 1 : 0;
+  }
+  const expected = wantsString ? 'a string' : spec.datatype === 'BOOL' ? 'true or false' : 'a number';
+  const got = typeof value === 'string' ? `string "${printable(value, 40)}"` : Array.isArray(value) ? 'an array' : typeof value;
+  throw invalidInput(`record ${row}: feature '${feature.name}' expected ${expected}, got ${got}`);
+}
+
+function checkRecords(records: unknown[], features: Feature[]): DataRecord[] {
+  const known = new Set(features.map((f) => f.name));
+  return records.map((record, row) => {
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+      throw invalidInput(`record ${row}: expected an object keyed by feature name`);
+    }
+    for (const key of Object.keys(record)) {
+      if (!known.has(key)) {
+        const list = features.length <= 12 ? `: ${features.map((f) => f.name).join(', ')}` : '';
+        throw invalidInput(`record ${row}: unknown feature '${printable(key, 60)}'; the model expects ${features.length} features${list}`);
+      }
+    }
+    return record as DataRecord;
+  });
+}
+
+function columnShape(spec: TensorSpec, rows: number, width: number): number[] {
+  return spec.shape.length === 1 ? [rows] : [rows, width];
+}
+
+/** Maps records keyed by feature name onto the model's input tensors, filling manifest defaults. */
+export function recordsToTensors(schema: ModelSchema, records: unknown[]): Tensor[] {
+  const { features, binding } = schema;
+  if (!features || !binding) {
+    throw invalidInput('this model has no feature list, so it cannot take records: add features to its model.yaml or send tensors (POST /v2/models/{name}/infer)');
+  }
+  if (records.length === 0) throw invalidInput('expected at least one record');
+  const rows = checkRecords(records, features);
+  return encode(binding, features, rows);
+}
+
+function encode(binding: FeatureBinding, features: Feature[], rows: DataRecord[]): Tensor[] {
+  if (binding.mode === 'per-input') {
+    return binding.inputs.map((spec, j) => {
+      const feature = features[j]!;
+      const values = rows.map((r, i) => coerce(featureValue(r, feature, i), feature, spec, i));
+      return tensorFromElements(spec.name, spec.datatype, columnShape(spec, rows.length, 1), values);
+    });
+  }
+  const spec = binding.input;
+  const width = features.length;
+  const values = new Array<unknown>(rows.length * width);
+  rows.forEach((r, i) => {
+    features.forEach((feature, j) => {
+      values[i * width + j] = coerce(featureValue(r, feature, i), feature, spec, i);
+    });
+  });
+  return [tensorFromElements(spec.name, spec.datatype, columnShape(spec, rows.length, width), values)];
+}

@@ -1,0 +1,152 @@
+import { datatypeInfo, type Datatype, type TensorData } from './datatypes.js';
+import { fromHalfBits, toHalfBits } from './float16.js';
+import { invalidInput } from './errors.js';
+
+/** A named tensor's declared type; -1 in shape marks a dynamic dimension. */
+export interface TensorSpec {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+}
+
+export interface Tensor {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+  data: TensorData;
+}
+
+export type JsonElement = number | boolean | string;
+
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}...` : value)}`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+/** Builds a tensor from flat JSON elements, checking every element against the datatype. */
+export function tensorFromElements(name: string, datatype: Datatype, shape: number[], values: readonly unknown[]): Tensor {
+  const info = datatypeInfo(datatype);
+  const data = info.create(values.length);
+  const fail = (i: number, expected: string): never => {
+    throw invalidInput(`input '${name}' element ${i}: expected ${expected} for ${datatype}, got ${describe(values[i])}`);
+  };
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    switch (info.kind) {
+      case 'float':
+        if (typeof v !== 'number') fail(i, 'a number');
+        (data as Float32Array)[i] = v as number;
+        break;
+      case 'half':
+        if (typeof v !== 'number') fail(i, 'a number');
+        (data as Uint16Array)[i] = toHalfBits(v as number);
+        break;
+      case 'int':
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < info.min! || v > info.max!) {
+          fail(i, `an integer in [${info.min}, ${info.max}]`);
+        }
+        (data as Int32Array)[i] = v as number;
+        break;
+      case 'bigint':
+        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < info.min!) {
+          fail(i, info.min === 0 ? 'a non-negative safe integer' : 'a safe integer');
+        }
+        (data as BigInt64Array)[i] = BigInt(v as number);
+        break;
+      case 'bool':
+        if (typeof v !== 'boolean') fail(i, 'true or false');
+        (data as Uint8Array)[i] = v ? 1 : 0;
+        break;
+      case 'bytes':
+        if (typeof v !== 'string') fail(i, 'a string');
+        (data as string[])[i] = v as string;
+        break;
+    }
+  }
+  return { name, datatype, shape, data };
+}
+
+/** Flat JSON elements of a tensor: int64 as numbers, FP16 decoded, BOOL as booleans. */
+export function tensorToElements(tensor: Tensor): JsonElement[] {
+  const info = datatypeInfo(tensor.datatype);
+  const { data } = tensor;
+  switch (info.kind) {
+    case 'bigint':
+      return Array.from(data as BigInt64Array, (v) => Number(v));
+    case 'half':
+      return Array.from(data as Uint16Array, fromHalfBits);
+    case 'bool':
+      return Array.from(data as Uint8Array, (v) => v !== 0);
+    case 'bytes':
+      return (data as string[]).slice();
+    default:
+      return Array.from(data as Float32Array);
+  }
+}
+
+/**
+ * Flattens row-major nested JSON data, checking that its nesting matches the shape exactly
+ * (so ragged rows are refused rather than silently re-flowed). Flat data is taken as is.
+ */
+export function flattenData(name: string, data: unknown, shape: readonly number[]): unknown[] {
+  if (!Array.isArray(data)) throw invalidInput(`input '${name}': data must be an array`);
+  if (!data.some(Array.isArray)) return data;
+  const out: unknown[] = [];
+  const walk = (node: unknown, dim: number, path: string): void => {
+    if (dim === shape.length) {
+      if (Array.isArray(node)) throw invalidInput(`input '${name}' data${path}: nested deeper than shape [${shape.join(', ')}]`);
+      out.push(node);
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[dim]) {
+      throw invalidInput(
+        `input '${name}' data${path}: expected an array of ${shape[dim]} elements for shape [${shape.join(', ')}], ` +
+          `got ${Array.isArray(node) ? `${node.length} elements` : describe(node)}`,
+      );
+    }
+    for (let i = 0; i < node.length; i++) walk(node[i], dim + 1, `${path}[${i}]`);
+  };
+  walk(data, 0, '');
+  return out;
+}
+
+/** Row-major nesting of flat elements, as KServe V2 and MLflow clients expect outputs. */
+export function nestElements(values: readonly JsonElement[], shape: readonly number[]): unknown {
+  if (shape.length <= 1) return values;
+  const build = (offset: number, dim: number): unknown => {
+    if (dim === shape.length - 1) return values.slice(offset, offset + shape[dim]!);
+    const stride = elementCount(shape.slice(dim + 1));
+    return Array.from({ length: shape[dim]! }, (_, i) => build(offset + i * stride, dim + 1));
+  };
+  return build(0, 0);
+}
+
+/** Checks a request tensor against the model's declared input; dynamic dims (-1) match any size. */
+export function checkShape(tensor: Tensor, spec: TensorSpec): void {
+  if (tensor.datatype !== spec.datatype) {
+    throw invalidInput(`input '${tensor.name}': expected datatype ${spec.datatype}, got ${tensor.datatype}`);
+  }
+  const expected = `[${spec.shape.map((d) => (d < 0 ? '-1' : d)).join(', ')}]`;
+  if (tensor.shape.length !== spec.shape.length || spec.shape.some((d, i) => d >= 0 && d !== tensor.shape[i])) {
+    throw invalidInput(`input '${tensor.name}': expected shape ${expected} (-1 = any size), got [${tensor.shape.join(', ')}]`);
+  }
+}
+
+export function checkElementCount(name: string, shape: readonly number[], count: number): void {
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw invalidInput(`input '${name}': shape must be non-negative integers, got [${shape.join(', ')}]`);
+  }
+  const expected = elementCount(shape);
+  if (expected !== count) {
+    throw invalidInput(`input '${name}': shape [${shape.join(', ')}] needs ${expected} elements, got ${count}`);
+  }
+}

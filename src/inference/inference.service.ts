@@ -1,0 +1,115 @@
+import { invalidInput, PlinthError, printable } from '../core/errors.js';
+import { lowerIsBetter } from '../core/manifest.js';
+import { assertModelName } from '../core/model-name.js';
+import { decodePredictions } from '../core/prediction.decoder.js';
+import { recordsToTensors } from '../core/records.mapper.js';
+import { checkShape, type Tensor } from '../core/tensor.js';
+import type { ModelManager, ReadyModel } from '../runtime/model-manager.js';
+import type { InferenceRequest, InferenceResponse, ModelDescription, Prediction, VersionSelector } from './inference.types.js';
+
+/**
+ * The one data plane: every protocol adapter resolves models and runs predictions through
+ * this service, so validation and behaviour are the same whatever the wire format.
+ */
+export class InferenceService {
+  constructor(private readonly models: ModelManager) {}
+
+  /** Resolves a model and version selector (`latest`, `best`, a number, or none) to a ready model. */
+  resolve(name: string, selector?: VersionSelector): ReadyModel {
+    assertModelName(name);
+    if (selector === undefined || selector === 'latest') return this.models.get(name);
+    if (selector === 'best') return this.best(name);
+    if (!/^[0-9]{1,9}$/.test(selector)) {
+      throw invalidInput(`version '${printable(selector, 40)}' is invalid: expected a version number, 'latest' or 'best'`);
+    }
+    return this.models.get(name, String(Number(selector)));
+  }
+
+  private best(name: string): ReadyModel {
+    const ready = this.models.readyVersions(name);
+    if (!ready.length) return this.models.get(name); // throws the unavailable reason
+    const scored = ready.filter((m) => m.schema.primaryMetric && m.schema.metrics[m.schema.primaryMetric] !== undefined);
+    if (!scored.length) {
+      throw new PlinthError('CONFLICT', `model '${name}' has no version with a primary metric, so 'best' is undefined: add metrics and primary_metric to model.yaml`);
+    }
+    const score = (m: ReadyModel) => {
+      const metric = m.schema.primaryMetric!;
+      const value = m.schema.metrics[metric]!;
+      return lowerIsBetter(metric) ? -value : value;
+    };
+    // Ties go to the newer version.
+    return scored.reduce((a, b) => (score(b) >= score(a) ? b : a));
+  }
+
+  describe(name: string, selector?: VersionSelector): ModelDescription {
+    const model = this.resolve(name, selector);
+    return {
+      name: model.name,
+      version: model.version,
+      versions: this.models.status(name).versions.map((v) => v.version),
+      platform: 'onnx',
+      signature: model.runtime.signature,
+      schema: model.schema,
+    };
+  }
+
+  list() {
+    return this.models.list();
+  }
+
+  /** True when the model (or the given version) can serve now. */
+  isReady(name: string, selector?: VersionSelector): boolean {
+    try {
+      this.resolve(name, selector);
+      return true;
+    } catch (err) {
+      if (err instanceof PlinthError && err.code === 'MODEL_UNAVAILABLE') return false;
+      throw err;
+    }
+  }
+
+  async infer(name: string, selector: VersionSelector, request: InferenceRequest): Promise<InferenceResponse> {
+    const model = this.resolve(name, selector);
+    const { signature } = model.runtime;
+    const given = new Map<string, Tensor>();
+    for (const tensor of request.inputs) {
+      const spec = signature.inputs.find((s) => s.name === tensor.name);
+      if (!spec) {
+        throw invalidInput(`unknown input '${printable(tensor.name, 60)}'; model '${name}' takes ${signature.inputs.map((s) => `'${s.name}'`).join(', ')}`);
+      }
+      if (given.has(tensor.name)) throw invalidInput(`input '${tensor.name}' is given twice`);
+      checkShape(tensor, spec);
+      given.set(tensor.name, tensor);
+    }
+    const missing = signature.inputs.filter((s) => !given.has(s.name));
+    if (missing.length) {
+      throw invalidInput(`missing input ${missing.map((s) => `'${s.name}' (${s.datatype} [${s.shape.join(', ')}])`).join(', ')}`);
+    }
+    const outputNames = request.outputs ?? signature.outputs.map((o) => o.name);
+    for (const out of outputNames) {
+      if (!signature.outputs.some((o) => o.name === out)) {
+        throw invalidInput(`unknown output '${printable(out, 60)}'; model '${name}' has ${signature.outputs.map((o) => `'${o.name}'`).join(', ')}`);
+      }
+    }
+    const results = await model.runtime.run([...given.values()], outputNames);
+    return { modelName: model.name, modelVersion: model.version, id: request.id, outputs: outputNames.map((n) => results.get(n)!) };
+  }
+
+  /** Record-level prediction: records keyed by feature name in, labels / values and probabilities out. */
+  async predict(name: string, selector: VersionSelector, records: unknown[]): Promise<Prediction> {
+    const model = this.resolve(name, selector);
+    const inputs = recordsToTensors(model.schema, records);
+    const outputs = await model.runtime.run(inputs, model.runtime.signature.outputs.map((o) => o.name));
+    const decoded = decodePredictions(model.schema, outputs, records.length);
+    return { modelName: model.name, modelVersion: model.version, schema: model.schema, ...decoded };
+  }
+
+  /** The name served at the single-model routes (/predict, /invocations), when exactly one model is served. */
+  soleModel(): string {
+    const all = this.models.list();
+    if (all.length !== 1) {
+      throw new PlinthError('NOT_FOUND', `this server serves ${all.length} models, so the model must be named in the path, e.g. /models/{name}/predict`);
+    }
+    return all[0]!.name;
+  }
+}

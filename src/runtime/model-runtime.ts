@@ -1,0 +1,16 @@
+import type { Signature } from '../core/model-schema.js';
+import type { Tensor } from '../core/tensor.js';
+
+export interface RuntimeOptions {
+  /** Threads ONNX Runtime may use inside one operator; 0 lets ORT choose. */
+  intraOpThreads: number;
+}
+
+/** The contract every model runtime meets, as MLServer's: load once, then run. */
+export interface ModelRuntime {
+  readonly signature: Signature;
+  /** Class labels the graph's classifier declares, if any. */
+  readonly graphLabels?: (string | number)[];
+  run(inputs: Tensor[], outputNames: string[]): Promise<Map<string, Tensor>>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,58 @@
+import * as ort from 'onnxruntime-node';
+import { fromOrtType, toOrtType } from '../../core/datatypes.js';
+import type { Signature } from '../../core/model-schema.js';
+import type { Tensor, TensorSpec } from '../../core/tensor.js';
+import type { ModelRuntime, RuntimeOptions } from '../model-runtime.js';
+import { classLabelsOf, readOnnxGraph } from './onnx-graph.reader.js';
+
+function specsOf(metadata: readonly ort.InferenceSession.ValueMetadata[], role: string): TensorSpec[] {
+  return metadata.map((m) => {
+    if (!m.isTensor) throw new Error(`${role} '${m.name}' is not a tensor (sequences and maps are not supported; export without ZipMap)`);
+    const datatype = fromOrtType(m.type);
+    if (!datatype) throw new Error(`${role} '${m.name}' has type ${m.type}, which Plinth does not support`);
+    // Symbolic dimensions ("batch", "") are dynamic: -1, as in the Open Inference Protocol.
+    return { name: m.name, datatype, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
+  });
+}
+
+/** One ONNX Runtime session. Models come in as bytes so any blob store can supply them. */
+export class OnnxRuntime implements ModelRuntime {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly signature: Signature,
+    readonly graphLabels: (string | number)[] | undefined,
+  ) {}
+
+  static async load(bytes: Uint8Array, options: RuntimeOptions): Promise<OnnxRuntime> {
+    const graph = readOnnxGraph(bytes);
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: options.intraOpThreads,
+      interOpNumThreads: 1,
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+    });
+    try {
+      const signature = { inputs: specsOf(session.inputMetadata, 'input'), outputs: specsOf(session.outputMetadata, 'output') };
+      return new OnnxRuntime(session, signature, classLabelsOf(graph));
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+
+  async run(inputs: Tensor[], outputNames: string[]): Promise<Map<string, Tensor>> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const t of inputs) feeds[t.name] = new ort.Tensor(toOrtType(t.datatype), t.data as never, t.shape);
+    const results = await this.session.run(feeds, outputNames);
+    const out = new Map<string, Tensor>();
+    for (const name of outputNames) {
+      const r = results[name]!;
+      out.set(name, { name, datatype: fromOrtType(r.type)!, shape: [...r.dims], data: r.data as Tensor['data'] });
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
