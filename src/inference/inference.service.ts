@@ -4,7 +4,7 @@ import { assertModelName } from '../core/model-name.js';
 import { decodePredictions } from '../core/prediction.decoder.js';
 import { recordsToTensors } from '../core/records.mapper.js';
 import { checkShape, type Tensor } from '../core/tensor.js';
-import type { ModelManager, ReadyModel } from '../runtime/model-manager.js';
+import type { ModelManager, ModelStatus, ReadyModel } from '../runtime/model-manager.js';
 import type { InferenceRequest, InferenceResponse, ModelDescription, Prediction, VersionSelector } from './inference.types.js';
 
 /**
@@ -53,8 +53,31 @@ export class InferenceService {
     };
   }
 
-  list() {
+  list(): ModelStatus[] {
     return this.models.list();
+  }
+
+  status(name: string): ModelStatus {
+    assertModelName(name);
+    return this.models.status(name);
+  }
+
+  /** Rescans the model repository and reports every model found, loaded or not. */
+  index(): Promise<ModelStatus[]> {
+    return this.models.index();
+  }
+
+  /** Loads (or reloads) every version of a model; fails with the reason when none can serve. */
+  async load(name: string): Promise<ModelStatus> {
+    assertModelName(name);
+    const status = await this.models.load(name);
+    if (!status.versions.some((v) => v.state === 'READY')) this.models.get(name); // throws the reason
+    return status;
+  }
+
+  async unload(name: string): Promise<void> {
+    assertModelName(name);
+    await this.models.unload(name);
   }
 
   /** True when the model (or the given version) can serve now. */

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { PLINTH_VERSION } from '../version.js';
+import { inspect } from './inspect.command.js';
+import { predict } from './predict.command.js';
+import { serve } from './serve.command.js';
+
+const integer = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected an integer');
+  return n;
+};
+
+const program = new Command()
+  .name('plinth')
+  .description('Serve ONNX models over the Open Inference Protocol, MLflow, Watson ML and records protocols.')
+  .version(PLINTH_VERSION)
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('start the server (PLINTH_* environment variables set the same options)')
+  .option('-m, --models <dir>', 'model repository folder (default: examples/models, or PLINTH_MODELS)')
+  .option('-p, --port <port>', 'port to listen on (default: 8080)', integer)
+  .option('-H, --host <host>', 'address to bind (default: 0.0.0.0)')
+  .option('--threads <n>', 'ONNX Runtime intra-op threads per model (default: 1; 0 = one per core)', integer)
+  .action((o: { models?: string; port?: number; host?: string; threads?: number }) =>
+    serve({ modelsDir: o.models, port: o.port, host: o.host, intraOpThreads: o.threads }));
+
+program
+  .command('inspect <model.onnx>')
+  .description("print a model's inputs, outputs, task, classes and features")
+  .option('--manifest <model.yaml>', 'apply a manifest, as the server would')
+  .option('--json', 'print JSON')
+  .action((file: string, o: { manifest?: string; json?: boolean }) => inspect(file, o));
+
+program
+  .command('predict <name>')
+  .description('send records from a JSON or CSV file to a running server')
+  .requiredOption('-d, --data <file>', 'records: a .json file (a record or a list) or a .csv file with a header row')
+  .option('-u, --url <url>', 'server address', process.env.PLINTH_URL ?? 'http://localhost:8080')
+  .option('--proba', 'return class probabilities')
+  .action((name: string, o: { data: string; url: string; proba?: boolean }) => predict(name, o));
+
+program.parseAsync().catch((err: Error) => {
+  console.error(`plinth: ${err.message}`);
+  process.exit(1);
+});

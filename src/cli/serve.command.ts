@@ -1,0 +1,31 @@
+import { buildApp } from '../app.js';
+import { loadConfig, type Config } from '../config/config.js';
+
+/**
+ * Starts the server. SIGTERM / SIGINT: readiness turns 503 at once, in-flight requests finish,
+ * then the process exits 0 (or 1 if they outlast the grace period).
+ */
+export async function serve(overrides: Partial<Record<keyof Config, unknown>>): Promise<void> {
+  const config = loadConfig(overrides);
+  const { app, lifecycle } = await buildApp(config);
+  await app.listen({ host: config.host, port: config.port });
+  const shutdown = (signal: string) => {
+    if (lifecycle.isDraining) return;
+    lifecycle.startDraining();
+    app.log.info({ signal }, 'draining: readiness is now 503; finishing in-flight requests');
+    const force = setTimeout(() => {
+      app.log.error('in-flight requests outlasted the shutdown grace period; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err) => {
+        app.log.error({ err }, 'error while closing');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

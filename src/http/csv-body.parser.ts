@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify';
+import { parse } from 'csv-parse/sync';
+import { PlinthError } from '../core/errors.js';
+
+const castCell = (value: string, context: { header: boolean; quoting: boolean }): unknown => {
+  if (context.header || context.quoting) return value;
+  if (value === '') return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : value;
+};
+
+/**
+ * text/csv bodies (MLflow scoring) become `{ csv: records }`: a header row, then one record per
+ * row, numeric-looking cells as numbers and empty cells as missing (so manifest defaults apply). The body limit bounds the size, so parsing in one go is safe.
+ */
+export function registerCsvParser(app: FastifyInstance): void {
+  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      const records = parse(body as string, { columns: true, bom: true, skip_empty_lines: true, trim: true, cast: castCell }) as Record<string, unknown>[];
+      done(null, { csv: records });
+    } catch (err) {
+      done(new PlinthError('MALFORMED_BODY', `the CSV body could not be parsed: ${(err as Error).message.split('\n')[0]}`), undefined);
+    }
+  });
+}

@@ -1,0 +1,61 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { PlinthError } from '../core/errors.js';
+
+export interface ErrorBody {
+  error: string;
+  code: string;
+}
+
+/** Fastify's own client errors, mapped to catalogue codes; everything else is INTERNAL. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_BODY',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MALFORMED_BODY',
+  FST_ERR_CTP_EMPTY_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+/**
+ * The one place errors become responses: `{"error": message, "code": CODE}` (the Open Inference
+ * Protocol's error shape plus a stable code). Internals stay in the log, never in the body.
+ */
+export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof PlinthError) {
+      if (err.status >= 500) request.log.warn({ code: err.code }, err.message);
+      return reply.status(err.status).send({ error: err.message, code: err.code } satisfies ErrorBody);
+    }
+    if (err.validation) {
+      return reply.status(400).send({ error: err.message, code: 'INVALID_INPUT' } satisfies ErrorBody);
+    }
+    const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
+    if (mapped === 'PAYLOAD_TOO_LARGE') {
+      return reply.status(413).send({ error: `the request body is larger than the limit of ${bodyLimit} bytes`, code: mapped });
+    }
+    if (mapped) {
+      return reply.status(err.statusCode ?? 400).send({ error: err.message, code: mapped } satisfies ErrorBody);
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.status(err.statusCode).send({ error: err.message, code: 'INVALID_INPUT' } satisfies ErrorBody);
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.status(500).send({ error: `internal error; the server log has the details (request id ${request.id})`, code: 'INTERNAL' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; see /api/docs`, code: 'NOT_FOUND' });
+  });
+}
+
+/** Validation messages that name the field and, for enums, the allowed values. */
+export function formatSchemaErrors(
+  errors: { instancePath: string; message?: string; params: Record<string, unknown> }[],
+  dataVar: string,
+): Error {
+  const e = errors[0]!;
+  let message = `${dataVar}${e.instancePath} ${e.message ?? 'is invalid'}`;
+  if (Array.isArray(e.params.allowedValues)) message += `: ${e.params.allowedValues.join(', ')}`;
+  if (typeof e.params.additionalProperty === 'string') message += ` ('${e.params.additionalProperty.slice(0, 60)}')`;
+  return new Error(message);
+}

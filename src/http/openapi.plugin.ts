@@ -1,0 +1,29 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+
+export const TAGS = [
+  { name: 'open-inference', description: 'Open Inference Protocol (KServe V2 REST), with the binary tensor and repository extensions' },
+  { name: 'records', description: 'Records keyed by feature name, as the Flask + scikit-learn template serves them' },
+  { name: 'mlflow', description: 'MLflow scoring protocol and the MLflow model-invocation endpoint' },
+  { name: 'wml', description: 'Watson Machine Learning online scoring' },
+  { name: 'health', description: 'Liveness, readiness and service information' },
+];
+
+/** OpenAPI document built from the route schemas; interactive docs at /api/docs. */
+export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Plinth model server',
+        version,
+        description:
+          'Serves ONNX models over the Open Inference Protocol (KServe V2), MLflow, Watson ML and records protocols. ' +
+          'Every error answers `{"error": "...", "code": "..."}`.',
+      },
+      tags: TAGS,
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+}

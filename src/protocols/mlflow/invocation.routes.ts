@@ -1,0 +1,74 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ProtocolDeps } from '../../app.js';
+import { PlinthError } from '../../core/errors.js';
+import type { InferenceService } from '../../inference/inference.service.js';
+import type { ModelStatus } from '../../runtime/model-manager.js';
+import { errorResponses, NameParams, NameVersionParams } from '../shared/common.schema.js';
+import { ModelDetail, ModelList, VersionDetail } from './invocation.schema.js';
+import { invokeMlflow } from './mlflow.mapper.js';
+import { InvocationsBody, InvocationsResponse } from './mlflow.schema.js';
+
+const tags = ['mlflow'];
+
+function summary(inference: InferenceService, status: ModelStatus) {
+  return {
+    name: status.name,
+    latest_version: status.versions.at(-1)?.version ?? null,
+    versions: status.versions.map((v) => ({
+      ...v,
+      ...(v.state === 'READY' ? { metrics: inference.describe(status.name, v.version).schema.metrics } : {}),
+    })),
+  };
+}
+
+function bestVersion(inference: InferenceService, name: string): string | null {
+  try {
+    return inference.resolve(name, 'best').version;
+  } catch (err) {
+    if (err instanceof PlinthError && (err.code === 'CONFLICT' || err.code === 'MODEL_UNAVAILABLE')) return null;
+    throw err;
+  }
+}
+
+/** The MLflow model-invocation endpoint: list models and versions, invoke a version, `latest` or `best`. */
+export function registerInvocationRoutes(base: FastifyInstance, { inference }: ProtocolDeps): void {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get('/model', { schema: { tags, summary: 'List models and their versions', response: { 200: ModelList } } }, async () =>
+    inference.list().map((m) => summary(inference, m)));
+
+  app.get('/model/:name', { schema: { tags, summary: 'One model, its versions and the best one', params: NameParams, response: { 200: ModelDetail, ...errorResponses } } }, async (req) => {
+    const status = inference.status(req.params.name);
+    const best = bestVersion(inference, req.params.name);
+    return {
+      ...summary(inference, status),
+      best_version: best,
+      primary_metric: best ? (inference.describe(req.params.name, best).schema.primaryMetric ?? null) : null,
+    };
+  });
+
+  app.get('/model/:name/:version', { schema: { tags, summary: "One version ('latest' and 'best' work too)", params: NameVersionParams, response: { 200: VersionDetail, ...errorResponses } } }, async (req) => {
+    const d = inference.describe(req.params.name, req.params.version);
+    return {
+      name: d.name,
+      version: d.version,
+      task: d.schema.task ?? null,
+      ...(d.schema.description ? { description: d.schema.description } : {}),
+      metrics: d.schema.metrics,
+      classes: d.schema.classes ?? null,
+      features: d.schema.features ?? [],
+      inputs: d.signature.inputs,
+      outputs: d.signature.outputs,
+    };
+  });
+
+  const invoke = { tags, consumes: ['application/json', 'text/csv'], body: InvocationsBody, response: { 200: InvocationsResponse, ...errorResponses } };
+  app.post('/model/:name/:version/invocation', { schema: { ...invoke, summary: 'Invoke a version', params: NameVersionParams } }, async (req) =>
+    invokeMlflow(inference, req.params.name, req.params.version, req.body));
+  for (const selector of ['latest', 'best'] as const) {
+    app.post(`/model/:name/invocation/${selector}`, {
+      schema: { ...invoke, summary: selector === 'latest' ? 'Invoke the newest version' : "Invoke the version with the best primary metric", params: NameParams },
+    }, async (req) => invokeMlflow(inference, req.params.name, selector, req.body));
+  }
+}

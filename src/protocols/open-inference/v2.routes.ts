@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { ProtocolDeps } from '../../app.js';
+import { BINARY_HEADER } from '../../http/json-body.parser.js';
+import { errorResponses, NameParams, NameVersionParams } from '../shared/common.schema.js';
+import { binaryOutputs, toInferenceRequest, toInferResponse } from './v2.mapper.js';
+import {
+  InferRequest, InferResponse, Live, ModelMetadata, ModelReady, Ready, RepositoryIndexRequest, RepositoryIndexResponse,
+  ServerMetadata,
+} from './v2.schema.js';
+
+const tags = ['open-inference'];
+
+/** Open Inference Protocol (KServe V2) REST: health, metadata, infer, repository extension. */
+export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, version }: ProtocolDeps): void {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get('/v2/health/live', { schema: { tags, summary: 'Server liveness', response: { 200: Live } } }, async () => ({ live: true }));
+
+  app.get('/v2/health/ready', { schema: { tags, summary: 'Server readiness', response: { 200: Ready, 503: Ready } } }, async (_req, reply) => {
+    return reply.status(lifecycle.ready ? 200 : 503).send({ ready: lifecycle.ready });
+  });
+
+  app.get('/v2', { schema: { tags, summary: 'Server metadata', response: { 200: ServerMetadata } } }, async () => ({
+    name: 'plinth',
+    version,
+    extensions: ['binary_tensor_data', 'model_repository'],
+  }));
+
+  for (const [suffix, params] of [['', NameParams], ['/versions/:version', NameVersionParams]] as const) {
+    const prefix = `/v2/models/:name${suffix}`;
+    const versionOf = (p: object) => (p as { version?: string }).version;
+
+    app.get(prefix, { schema: { tags, summary: 'Model metadata', params, response: { 200: ModelMetadata, ...errorResponses } } }, async (req) => {
+      const d = inference.describe(req.params.name, versionOf(req.params));
+      return { name: d.name, versions: d.versions, platform: d.platform, inputs: d.signature.inputs, outputs: d.signature.outputs };
+    });
+
+    app.get(`${prefix}/ready`, {
+      schema: { tags, summary: 'Model readiness', params, response: { 200: ModelReady, 503: ModelReady, 404: errorResponses[404], 400: errorResponses[400] } },
+    }, async (req, reply) => {
+      const ready = inference.isReady(req.params.name, versionOf(req.params));
+      return reply.status(ready ? 200 : 503).send({ name: req.params.name, ready });
+    });
+
+    app.post(`${prefix}/infer`, {
+      schema: {
+        tags,
+        summary: 'Run inference',
+        description:
+          'JSON tensors, or the binary tensor data extension: send `Inference-Header-Content-Length` with the JSON header length, ' +
+          'give inputs `parameters.binary_data_size` and append their raw little-endian bytes; ask for binary outputs with ' +
+          '`outputs[].parameters.binary_data` or `parameters.binary_data_output`.',
+        params,
+        body: InferRequest,
+        response: { 200: InferResponse, ...errorResponses },
+      },
+    }, async (req, reply) => {
+      const request = toInferenceRequest(req.body, req.binaryTail);
+      const result = await inference.infer(req.params.name, versionOf(req.params), request);
+      const encoded = toInferResponse(result, binaryOutputs(req.body, result.outputs.map((o) => o.name)));
+      if (!encoded.binary) return encoded.json;
+      const header = Buffer.from(JSON.stringify(encoded.json));
+      return reply
+        .header(BINARY_HEADER, header.length)
+        .type('application/octet-stream')
+        .send(Buffer.concat([header, ...encoded.binary]));
+    });
+  }
+
+  app.post('/v2/repository/index', {
+    schema: { tags, summary: 'List every model in the repository with its state', body: Type.Optional(RepositoryIndexRequest), response: { 200: RepositoryIndexResponse } },
+  }, async (req) => {
+    const rows = (await inference.index()).flatMap((m) =>
+      m.versions.length
+        ? m.versions.map((v) => ({ name: m.name, version: v.version, state: v.state, ...(v.reason ? { reason: v.reason } : {}) }))
+        : [{ name: m.name, version: '', state: 'UNLOADED' }],
+    );
+    return req.body?.ready ? rows.filter((r) => r.state === 'READY') : rows;
+  });
+
+  app.post('/v2/repository/models/:name/load', {
+    schema: { tags, summary: 'Load or reload a model from the repository', params: NameParams, response: { 200: Type.Object({}), ...errorResponses } },
+  }, async (req) => {
+    await inference.load(req.params.name);
+    return {};
+  });
+
+  app.post('/v2/repository/models/:name/unload', {
+    schema: { tags, summary: 'Unload a model', params: NameParams, response: { 200: Type.Object({}), ...errorResponses } },
+  }, async (req) => {
+    await inference.unload(req.params.name);
+    return {};
+  });
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ProtocolDeps } from '../../app.js';
+import { errorResponses } from '../shared/common.schema.js';
+import { toWmlPrediction, wmlRecords } from './wml.mapper.js';
+import { WmlBody, WmlParams, WmlQuery, WmlResponse } from './wml.schema.js';
+
+/** Watson Machine Learning v4 online scoring. */
+export function registerWmlRoutes(base: FastifyInstance, { inference }: ProtocolDeps): void {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+  app.post('/ml/v4/deployments/:id/predictions', {
+    schema: {
+      tags: ['wml'],
+      summary: 'Score with an online deployment',
+      description: 'Mixed string and numeric columns are mapped through the model\'s features by field name.',
+      params: WmlParams,
+      querystring: WmlQuery,
+      body: WmlBody,
+      response: { 200: WmlResponse, ...errorResponses },
+    },
+  }, async (req) => {
+    const { features } = inference.describe(req.params.id).schema;
+    const predictions = [];
+    for (const [i, entry] of req.body.input_data.entries()) {
+      predictions.push(toWmlPrediction(await inference.predict(req.params.id, undefined, wmlRecords(entry, i, features))));
+    }
+    return { predictions };
+  });
+}
