@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { PlinthError } from '../core/errors.js';
+import { PlinthError, printable } from '../core/errors.js';
 
 export interface ErrorBody {
   error: string;
@@ -32,6 +32,13 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
     const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
     if (mapped === 'PAYLOAD_TOO_LARGE') {
       return reply.status(413).send({ error: `the request body is larger than the limit of ${bodyLimit} bytes`, code: mapped });
+    }
+    if (mapped === 'UNSUPPORTED_MEDIA_TYPE') {
+      const type = printable(String(request.headers['content-type'] ?? 'none'), 60);
+      return reply.status(415).send({
+        error: `content-type '${type}' is not supported: send application/json, text/csv (MLflow scoring) or application/octet-stream with Inference-Header-Content-Length (binary tensors)`,
+        code: mapped,
+      } satisfies ErrorBody);
     }
     if (mapped) {
       return reply.status(err.statusCode ?? 400).send({ error: err.message, code: mapped } satisfies ErrorBody);

@@ -61,7 +61,8 @@ function parseBody(request: FastifyRequest, body: Buffer, maxDepth: number): unk
 
 export function registerBodyParsers(app: FastifyInstance, maxDepth: number): void {
   app.decorateRequest('binaryTail', null);
-  app.removeContentTypeParser(['application/json']);
+  // Fastify's default text/plain parser would hand a string to routes that expect JSON; drop it so text/plain is a 415.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser(['application/json', 'application/octet-stream'], { parseAs: 'buffer' }, (request, body, done) => {
     try {
       if (request.headers[BINARY_HEADER] === undefined && /octet-stream/.test(request.headers['content-type'] ?? '')) {

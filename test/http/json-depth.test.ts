@@ -1,0 +1,11 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsonDepthExceeds } from '../../src/http/json-body.parser.js';
+
+test('depth scan counts nesting outside strings only', () => {
+  assert.equal(jsonDepthExceeds(Buffer.from('[[[1]]]'), 3), false);
+  assert.equal(jsonDepthExceeds(Buffer.from('[[[[1]]]]'), 3), true);
+  assert.equal(jsonDepthExceeds(Buffer.from('{"a":"[[[[[[[["}'), 2), false);
+  assert.equal(jsonDepthExceeds(Buffer.from('{"a":"\\"[[[[[[[["}'), 2), false);
+  assert.equal(jsonDepthExceeds(Buffer.from('[{"a":[{"b":1}]}]'), 3), true);
+});
