@@ -5,40 +5,56 @@ import { tensorFromElements, type Tensor, type TensorSpec } from './tensor.js';
 
 export type DataRecord = Record<string, unknown>;
 
-function featureValue(record: DataRecord, feature: Feature, row: number): unknown {
+export interface RecordOptions {
+  /** Cells are text (CSV): numeric features parse their strings, categorical ones keep them verbatim. */
+  textual?: boolean;
+  /** How errors name a row, e.g. `input_data[0].values[3]`; `record N` by default. */
+  rowLabel?: (row: number) => string;
+}
+
+const defaultLabel = (row: number) => `record ${row}`;
+
+interface Ctx {
+  textual: boolean;
+  label: (row: number) => string;
+}
+
+function featureValue(record: DataRecord, feature: Feature, row: number, ctx: Ctx): unknown {
   const v = Object.hasOwn(record, feature.name) ? record[feature.name] : undefined;
   if (v !== undefined && v !== null) return v;
   if (feature.default !== undefined) return feature.default;
-  throw invalidInput(`record ${row}: missing feature '${feature.name}' (it has no default in the model's manifest)`);
+  throw invalidInput(`${ctx.label(row)}: missing feature '${feature.name}' (it has no default in the model's manifest)`);
 }
 
-function coerce(value: unknown, feature: Feature, spec: TensorSpec, row: number): unknown {
-  const wantsString = spec.datatype === 'BYTES';
-  if (wantsString) {
+function coerce(value: unknown, feature: Feature, spec: TensorSpec, row: number, ctx: Ctx): unknown {
+  if (spec.datatype === 'BYTES') {
     if (typeof value === 'string') return value;
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   } else if (spec.datatype === 'BOOL') {
     if (typeof value === 'boolean') return value;
   } else if (typeof value === 'number') {
-    return value;
+    // JSON cannot carry NaN, but 1e400 parses to Infinity: refuse it like NaN.
+    if (Number.isFinite(value)) return value;
   } else if (typeof value === 'boolean') {
     return value ? 1 : 0;
+  } else if (ctx.textual && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
+    return Number(value);
   }
-  const expected = wantsString ? 'a string' : spec.datatype === 'BOOL' ? 'true or false' : 'a number';
-  const got = typeof value === 'string' ? `string "${printable(value, 40)}"` : Array.isArray(value) ? 'an array' : typeof value;
-  throw invalidInput(`record ${row}: feature '${feature.name}' expected ${expected}, got ${got}`);
+  const expected = spec.datatype === 'BYTES' ? 'a string' : spec.datatype === 'BOOL' ? 'true or false' : 'a finite number';
+  const got = typeof value === 'string' ? `string "${printable(value, 40)}"` : Array.isArray(value) ? 'an array' : `${typeof value} ${String(value).slice(0, 20)}`;
+  throw invalidInput(`${ctx.label(row)}: feature '${feature.name}' expected ${expected}, got ${got}`);
 }
 
-function checkRecords(records: unknown[], features: Feature[]): DataRecord[] {
+function checkRecords(records: unknown[], features: Feature[], ctx: Ctx): DataRecord[] {
   const known = new Set(features.map((f) => f.name));
   return records.map((record, row) => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-      throw invalidInput(`record ${row}: expected an object keyed by feature name`);
+      throw invalidInput(`${ctx.label(row)}: expected an object keyed by feature name`);
     }
     for (const key of Object.keys(record)) {
       if (!known.has(key)) {
         const list = features.length <= 12 ? `: ${features.map((f) => f.name).join(', ')}` : '';
-        throw invalidInput(`record ${row}: unknown feature '${printable(key, 60)}'; the model expects ${features.length} features${list}`);
+        throw invalidInput(`${ctx.label(row)}: unknown feature '${printable(key, 60)}'; the model expects ${features.length} features${list}`);
       }
     }
     return record as DataRecord;
@@ -50,21 +66,21 @@ function columnShape(spec: TensorSpec, rows: number, width: number): number[] {
 }
 
 /** Maps records keyed by feature name onto the model's input tensors, filling manifest defaults. */
-export function recordsToTensors(schema: ModelSchema, records: unknown[]): Tensor[] {
+export function recordsToTensors(schema: ModelSchema, records: unknown[], options: RecordOptions = {}): Tensor[] {
   const { features, binding } = schema;
   if (!features || !binding) {
     throw invalidInput('this model has no feature list, so it cannot take records: add features to its model.yaml or send tensors (POST /v2/models/{name}/infer)');
   }
   if (records.length === 0) throw invalidInput('expected at least one record');
-  const rows = checkRecords(records, features);
-  return encode(binding, features, rows);
+  const ctx: Ctx = { textual: options.textual ?? false, label: options.rowLabel ?? defaultLabel };
+  return encode(binding, features, checkRecords(records, features, ctx), ctx);
 }
 
-function encode(binding: FeatureBinding, features: Feature[], rows: DataRecord[]): Tensor[] {
+function encode(binding: FeatureBinding, features: Feature[], rows: DataRecord[], ctx: Ctx): Tensor[] {
+  const cell = (r: DataRecord, i: number, feature: Feature, spec: TensorSpec) => coerce(featureValue(r, feature, i, ctx), feature, spec, i, ctx);
   if (binding.mode === 'per-input') {
     return binding.inputs.map((spec, j) => {
-      const feature = features[j]!;
-      const values = rows.map((r, i) => coerce(featureValue(r, feature, i), feature, spec, i));
+      const values = rows.map((r, i) => cell(r, i, features[j]!, spec));
       return tensorFromElements(spec.name, spec.datatype, columnShape(spec, rows.length, 1), values);
     });
   }
@@ -73,7 +89,7 @@ function encode(binding: FeatureBinding, features: Feature[], rows: DataRecord[]
   const values = new Array<unknown>(rows.length * width);
   rows.forEach((r, i) => {
     features.forEach((feature, j) => {
-      values[i * width + j] = coerce(featureValue(r, feature, i), feature, spec, i);
+      values[i * width + j] = cell(r, i, feature, spec);
     });
   });
   return [tensorFromElements(spec.name, spec.datatype, columnShape(spec, rows.length, width), values)];

@@ -2,16 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { parse } from 'csv-parse/sync';
 import { PlinthError } from '../core/errors.js';
 
-const castCell = (value: string, context: { header: boolean; quoting: boolean }): unknown => {
-  if (context.header || context.quoting) return value;
-  if (value === '') return null;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : value;
-};
+// Cells stay text (the model's features decide what is a number); empty cells are missing values.
+const castCell = (value: string, context: { header: boolean; quoting: boolean }): unknown =>
+  !context.header && !context.quoting && value === '' ? null : value;
 
 /**
  * text/csv bodies (MLflow scoring) become `{ csv: records }`: a header row, then one record per
- * row, numeric-looking cells as numbers and empty cells as missing (so manifest defaults apply). The body limit bounds the size, so parsing in one go is safe.
+ * row of text cells, empty cells as missing (so manifest defaults apply). The body limit bounds the size, so parsing in one go is safe.
  */
 export function registerCsvParser(app: FastifyInstance): void {
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => {

@@ -24,6 +24,8 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       },
       tags: TAGS,
     },
+    // Name shared schemas by their $id (components/schemas/Error) rather than def-0.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 }

@@ -2,7 +2,7 @@ import { invalidInput, PlinthError, printable } from '../core/errors.js';
 import { lowerIsBetter } from '../core/manifest.js';
 import { assertModelName } from '../core/model-name.js';
 import { decodePredictions } from '../core/prediction.decoder.js';
-import { recordsToTensors } from '../core/records.mapper.js';
+import { recordsToTensors, type RecordOptions } from '../core/records.mapper.js';
 import { checkShape, type Tensor } from '../core/tensor.js';
 import type { ModelManager, ModelStatus, ReadyModel } from '../runtime/model-manager.js';
 import type { InferenceRequest, InferenceResponse, ModelDescription, Prediction, VersionSelector } from './inference.types.js';
@@ -25,19 +25,19 @@ export class InferenceService {
     return this.models.get(name, String(Number(selector)));
   }
 
+  /**
+   * The version with the best value of the newest version's primary metric (versions that lack
+   * that metric are not compared); ties go to the newer version.
+   */
   private best(name: string): ReadyModel {
     const ready = this.models.readyVersions(name);
     if (!ready.length) return this.models.get(name); // throws the unavailable reason
-    const scored = ready.filter((m) => m.schema.primaryMetric && m.schema.metrics[m.schema.primaryMetric] !== undefined);
-    if (!scored.length) {
-      throw new PlinthError('CONFLICT', `model '${name}' has no version with a primary metric, so 'best' is undefined: add metrics and primary_metric to model.yaml`);
+    const metric = ready[ready.length - 1]!.schema.primaryMetric;
+    const scored = metric ? ready.filter((m) => m.schema.metrics[metric] !== undefined) : [];
+    if (!metric || !scored.length) {
+      throw new PlinthError('CONFLICT', `model '${name}' has no primary metric on its newest version, so 'best' is undefined: add metrics and primary_metric to model.yaml`);
     }
-    const score = (m: ReadyModel) => {
-      const metric = m.schema.primaryMetric!;
-      const value = m.schema.metrics[metric]!;
-      return lowerIsBetter(metric) ? -value : value;
-    };
-    // Ties go to the newer version.
+    const score = (m: ReadyModel) => (lowerIsBetter(metric) ? -1 : 1) * m.schema.metrics[metric]!;
     return scored.reduce((a, b) => (score(b) >= score(a) ? b : a));
   }
 
@@ -119,9 +119,9 @@ export class InferenceService {
   }
 
   /** Record-level prediction: records keyed by feature name in, labels / values and probabilities out. */
-  async predict(name: string, selector: VersionSelector, records: unknown[]): Promise<Prediction> {
+  async predict(name: string, selector: VersionSelector, records: unknown[], options?: RecordOptions): Promise<Prediction> {
     const model = this.resolve(name, selector);
-    const inputs = recordsToTensors(model.schema, records);
+    const inputs = recordsToTensors(model.schema, records, options);
     const outputs = await model.runtime.run(inputs, model.runtime.signature.outputs.map((o) => o.name));
     const decoded = decodePredictions(model.schema, outputs, records.length);
     return { modelName: model.name, modelVersion: model.version, schema: model.schema, ...decoded };

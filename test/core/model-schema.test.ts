@@ -62,7 +62,18 @@ test('records mapping: defaults fill gaps, unknown and missing features are name
   assert.deepEqual(tensorToElements(t!), [7, 1, 2]);
   assert.throws(() => recordsToTensors(s, [{ a: 1, c: 2 }]), /record 0: missing feature 'b'/);
   assert.throws(() => recordsToTensors(s, [{ a: 1, b: 1, c: 2, d: 4 }]), /unknown feature 'd'/);
-  assert.throws(() => recordsToTensors(s, [{ a: 1, b: 'x', c: 2 }]), /feature 'b' expected a number, got string "x"/);
+  assert.throws(() => recordsToTensors(s, [{ a: 1, b: 'x', c: 2 }]), /feature 'b' expected a finite number, got string "x"/);
   assert.throws(() => recordsToTensors(s, [[1, 2, 3]]), /record 0: expected an object/);
   assert.throws(() => recordsToTensors(s, []), /at least one record/);
+});
+
+test('records mapping: Infinity is refused, CSV text parses only for numeric features, rows are labelled', () => {
+  const s = describeModel(matrix, [0, 1], parseManifest('features:\n  - {name: a}\n  - {name: b}\n  - {name: c}\n'));
+  assert.throws(() => recordsToTensors(s, [{ a: 1, b: Infinity, c: 2 }]), /feature 'b' expected a finite number, got number Infinity/);
+  assert.deepEqual(tensorToElements(recordsToTensors(s, [{ a: '1.5', b: ' 2', c: '-3e0' }], { textual: true })[0]!), [1.5, 2, -3]);
+  assert.throws(() => recordsToTensors(s, [{ a: '1.5', b: '2', c: '3' }]), /record 0: feature 'a' expected a finite number/);
+  assert.throws(() => recordsToTensors(s, [{ a: 'abc', b: '2', c: '3' }], { textual: true }), /got string "abc"/);
+  assert.throws(() => recordsToTensors(s, [{ a: 1, b: 2 }], { rowLabel: (r) => `input_data[0].values[${r}]` }), /input_data\[0\].values\[0\]: missing feature 'c'/);
+  const text = describeModel({ inputs: [{ name: 'zip', datatype: 'BYTES', shape: [-1, 1] }, { name: 'n', datatype: 'FP32', shape: [-1, 1] }], outputs: matrix.outputs }, [0, 1], {});
+  assert.deepEqual(recordsToTensors(text, [{ zip: '02134', n: '1' }], { textual: true }).map((t) => tensorToElements(t)), [['02134'], [1]]);
 });

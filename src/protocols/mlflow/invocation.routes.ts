@@ -14,7 +14,8 @@ const tags = ['mlflow'];
 function summary(inference: InferenceService, status: ModelStatus) {
   return {
     name: status.name,
-    latest_version: status.versions.at(-1)?.version ?? null,
+    // What `latest` resolves to: the newest version that can serve, not a newer one that failed to load.
+    latest_version: status.versions.filter((v) => v.state === 'READY').at(-1)?.version ?? null,
     versions: status.versions.map((v) => ({
       ...v,
       ...(v.state === 'READY' ? { metrics: inference.describe(status.name, v.version).schema.metrics } : {}),

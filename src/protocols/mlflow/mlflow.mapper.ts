@@ -7,7 +7,7 @@ import type { InvocationsBody } from './mlflow.schema.js';
 
 type Body = Static<typeof InvocationsBody>;
 
-export type MlflowInput = { kind: 'records'; records: unknown[] } | { kind: 'tensors'; named: Record<string, unknown> | unknown[] };
+export type MlflowInput = { kind: 'records'; records: unknown[]; textual?: boolean } | { kind: 'tensors'; named: Record<string, unknown> | unknown[] };
 
 /** Which of MLflow's input formats the body uses, decoded to records or raw tensors. */
 export function decodeMlflowBody(body: Body): MlflowInput {
@@ -33,7 +33,7 @@ export function decodeMlflowBody(body: Body): MlflowInput {
     };
   }
   if (body.dataframe_records) return { kind: 'records', records: body.dataframe_records };
-  if (body.csv) return { kind: 'records', records: body.csv };
+  if (body.csv) return { kind: 'records', records: body.csv, textual: true };
   const value = (body.instances ?? body.inputs)!;
   const isRecords = Array.isArray(value) && value.length > 0 && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v));
   return isRecords ? { kind: 'records', records: value } : { kind: 'tensors', named: value };
@@ -77,7 +77,7 @@ export function tensorPredictions(response: InferenceResponse): unknown {
 export async function invokeMlflow(inference: InferenceService, name: string, selector: string | undefined, body: Body) {
   const input = decodeMlflowBody(body);
   if (input.kind === 'records') {
-    const p = await inference.predict(name, selector, input.records);
+    const p = await inference.predict(name, selector, input.records, { textual: input.textual });
     return { predictions: p.predictions, model_name: p.modelName, model_version: p.modelVersion };
   }
   const d = inference.describe(name, selector);

@@ -22,7 +22,8 @@ export function registerWmlRoutes(base: FastifyInstance, { inference }: Protocol
     const { features } = inference.describe(req.params.id).schema;
     const predictions = [];
     for (const [i, entry] of req.body.input_data.entries()) {
-      predictions.push(toWmlPrediction(await inference.predict(req.params.id, undefined, wmlRecords(entry, i, features))));
+      const rowLabel = (row: number) => `input_data[${i}].values[${row}]`;
+      predictions.push(toWmlPrediction(await inference.predict(req.params.id, undefined, wmlRecords(entry, i, features), { rowLabel })));
     }
     return { predictions };
   });
