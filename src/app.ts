@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config/config.js';
 import { registerCsvParser } from './http/csv-body.parser.js';
-import { formatSchemaErrors, registerErrorHandler } from './http/error-handler.js';
+import { formatSchemaErrors, frameworkErrors, registerErrorHandler, ROUTER_MAX_PARAM_LENGTH } from './http/error-handler.js';
 import { registerBodyParsers } from './http/json-body.parser.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { registerOpenApi } from './http/openapi.plugin.js';
@@ -38,6 +38,8 @@ export async function buildApp(config: Config): Promise<Plinth> {
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
     requestIdHeader: 'x-request-id',
+    routerOptions: { maxParamLength: ROUTER_MAX_PARAM_LENGTH },
+    frameworkErrors,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
     schemaErrorFormatter: formatSchemaErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -7,7 +7,10 @@ const dims = (shape: number[]) => `[${shape.map((d) => (d < 0 ? '?' : d)).join('
 
 /** Prints a model's signature and what Plinth derives from it (and from a manifest, if given). */
 export async function inspect(file: string, options: { manifest?: string; json?: boolean }): Promise<void> {
-  const runtime = await OnnxRuntime.load(await readFile(file), { intraOpThreads: 1 });
+  const bytes = await readFile(file);
+  const runtime = await OnnxRuntime.load(bytes, { intraOpThreads: 1 }).catch((err: Error) => {
+    throw new Error(`${file} could not be loaded as an ONNX model: ${err.message.split('\n')[0]}`);
+  });
   try {
     const manifest = options.manifest ? parseManifest(await readFile(options.manifest, 'utf8')) : {};
     const schema = describeModel(runtime.signature, runtime.graphLabels, manifest);

@@ -42,11 +42,17 @@ export function loadConfig(overrides: Partial<Record<keyof Config, unknown>> = {
     if (v !== undefined && v !== '') raw[key] = v;
   }
   for (const [key, v] of Object.entries(overrides)) if (v !== undefined) raw[key] = v;
+  const fail = (key: keyof Config, message: string): never => {
+    throw new Error(`invalid configuration ${key} (${ENV[key]}): ${message}, got ${JSON.stringify(raw[key])}`);
+  };
+  for (const [key, value] of Object.entries(raw) as [keyof Config, unknown][]) {
+    // Value.Convert would round "80.5" or read "1e3" as 1; integers must be written as integers.
+    if (ConfigSchema.properties[key]?.type === 'integer' && typeof value === 'string' && !/^-?\d+$/.test(value.trim())) {
+      fail(key, 'expected an integer');
+    }
+  }
   const candidate = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw));
   const first = Value.Errors(ConfigSchema, candidate).First();
-  if (first) {
-    const key = first.path.slice(1) as keyof Config;
-    throw new Error(`invalid configuration ${key} (${ENV[key] ?? key}): ${first.message}, got ${JSON.stringify(Value.Convert(ConfigSchema, raw) && raw[key])}`);
-  }
+  if (first) fail(first.path.slice(1) as keyof Config, first.message);
   return candidate as Config;
 }

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PlinthError, printable } from '../core/errors.js';
 
 export interface ErrorBody {
@@ -55,12 +55,31 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
   });
 }
 
+/** Longest path parameter the router passes on; longer model names are refused by assertModelName, not the router. */
+export const ROUTER_MAX_PARAM_LENGTH = 1024;
+
+/**
+ * Errors Fastify's router raises before any route or error handler runs (bad percent-encoding,
+ * an over-long path parameter), in the same error body. Pass as Fastify's `frameworkErrors` option.
+ */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    reply.status(414).send({ error: `a path segment is longer than ${ROUTER_MAX_PARAM_LENGTH} characters`, code: 'INVALID_INPUT' } satisfies ErrorBody);
+    return;
+  }
+  const error = err.code === 'FST_ERR_BAD_URL' ? 'the URL path is not valid percent-encoded UTF-8' : 'the request could not be routed';
+  reply.status(400).send({ error, code: 'INVALID_INPUT' } satisfies ErrorBody);
+}
+
 /** Validation messages that name the field and, for enums, the allowed values. */
 export function formatSchemaErrors(
   errors: { instancePath: string; message?: string; params: Record<string, unknown> }[],
   dataVar: string,
 ): Error {
   const e = errors[0]!;
+  // A union of literals (TypeBox's enums) fails one `const` per branch: list the allowed values instead.
+  const allowed = errors.filter((x) => x.instancePath === e.instancePath && 'allowedValue' in x.params).map((x) => String(x.params.allowedValue));
+  if (allowed.length > 1) return new Error(`${dataVar}${e.instancePath} must be one of: ${allowed.join(', ')}`);
   let message = `${dataVar}${e.instancePath} ${e.message ?? 'is invalid'}`;
   if (Array.isArray(e.params.allowedValues)) message += `: ${e.params.allowedValues.join(', ')}`;
   if (typeof e.params.additionalProperty === 'string') message += ` ('${e.params.additionalProperty.slice(0, 60)}')`;
