@@ -12,17 +12,12 @@ import { registerInvocationRoutes } from './protocols/mlflow/invocation.routes.j
 import { registerV2Routes } from './protocols/open-inference/v2.routes.js';
 import { registerRecordsRoutes } from './protocols/records/records.routes.js';
 import { ErrorSchema } from './protocols/shared/common.schema.js';
+import type { ProtocolDeps } from './protocols/shared/protocol-deps.js';
 import { registerWmlRoutes } from './protocols/wml/wml.routes.js';
 import { ModelManager } from './runtime/model-manager.js';
 import { OnnxRuntime } from './runtime/onnx/onnx.runtime.js';
 import { ModelFolderSource } from './storage/model-folder.source.js';
 import { PLINTH_VERSION } from './version.js';
-
-export interface ProtocolDeps {
-  inference: InferenceService;
-  lifecycle: Lifecycle;
-  version: string;
-}
 
 export interface Plinth {
   app: FastifyInstance;
@@ -37,6 +32,8 @@ export async function buildApp(config: Config): Promise<Plinth> {
     bodyLimit: config.bodyLimit,
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
+    // Node enforces requestTimeout only when it sweeps connections (every 30 s by default): sweep often enough to matter.
+    http: { connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(config.requestTimeoutMs / 4))) },
     requestIdHeader: 'x-request-id',
     routerOptions: { maxParamLength: ROUTER_MAX_PARAM_LENGTH },
     frameworkErrors,
@@ -57,6 +54,8 @@ export async function buildApp(config: Config): Promise<Plinth> {
   await registerOpenApi(app, PLINTH_VERSION);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // While draining, close each connection after its response so shutdown need not wait out keep-alive.
+    if (lifecycle.isDraining) reply.header('connection', 'close');
   });
   registerV2Routes(app, deps);
   registerRecordsRoutes(app, deps);

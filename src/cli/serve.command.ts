@@ -1,9 +1,11 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { buildApp } from '../app.js';
 import { loadConfig, type Config } from '../config/config.js';
 
 /**
- * Starts the server. SIGTERM / SIGINT: readiness turns 503 at once, in-flight requests finish,
- * then the process exits 0 (or 1 if they outlast the grace period).
+ * Starts the server. SIGTERM / SIGINT: readiness turns 503 at once; after the drain delay the
+ * listener closes, in-flight requests finish, and the process exits 0 (or 1 if they outlast the
+ * grace period).
  */
 export async function serve(overrides: Partial<Record<keyof Config, unknown>>): Promise<void> {
   const config = loadConfig(overrides);
@@ -18,7 +20,7 @@ export async function serve(overrides: Partial<Record<keyof Config, unknown>>): 
       process.exit(1);
     }, config.shutdownGraceMs);
     force.unref();
-    app.close().then(
+    delay(config.drainDelayMs).then(() => app.close()).then(
       () => process.exit(0),
       (err) => {
         app.log.error({ err }, 'error while closing');

@@ -12,10 +12,18 @@ export const ConfigSchema = Type.Object({
   bodyLimit: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
   /** Deepest JSON nesting accepted. */
   maxJsonDepth: Type.Integer({ minimum: 4, maximum: 1000, default: 64 }),
-  /** Time allowed to receive and answer one request. */
+  /**
+   * Node's request timeout: the whole request must arrive within it, and a connection idle that
+   * long is closed. It does not cut short an inference already running.
+   */
   requestTimeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
   /** On SIGTERM, how long in-flight requests may take before the process exits anyway. */
   shutdownGraceMs: Type.Integer({ minimum: 0, default: 10_000 }),
+  /**
+   * On SIGTERM, how long to keep accepting requests while readiness already answers 503, so a
+   * load balancer stops routing here before the listener closes (Kubernetes: a few seconds).
+   */
+  drainDelayMs: Type.Integer({ minimum: 0, default: 0 }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -29,6 +37,7 @@ const ENV: Record<keyof Config, string> = {
   maxJsonDepth: 'PLINTH_MAX_JSON_DEPTH',
   requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
   shutdownGraceMs: 'PLINTH_SHUTDOWN_GRACE_MS',
+  drainDelayMs: 'PLINTH_DRAIN_DELAY_MS',
   logLevel: 'PLINTH_LOG_LEVEL',
 };
 

@@ -131,7 +131,7 @@ export class InferenceService {
   soleModel(): string {
     const all = this.models.list();
     if (all.length !== 1) {
-      throw new PlinthError('NOT_FOUND', `this server serves ${all.length} models, so the model must be named in the path, e.g. /models/{name}/predict`);
+      throw new PlinthError('NOT_FOUND', `this server serves ${all.length} models, so name the model in the path: /models/{name}/predict, /models/{name}/invocations or /models/{name}/info`);
     }
     return all[0]!.name;
   }

@@ -1,6 +1,8 @@
 import type { JsonElement, Tensor } from '../core/tensor.js';
 import type { ModelSchema, Signature } from '../core/model-schema.js';
 
+export type { ModelStatus, VersionStatus } from '../runtime/model-manager.js';
+
 /** A tensor-level request, as the Open Inference Protocol and MLflow `inputs` carry it. */
 export interface InferenceRequest {
   id?: string;

@@ -1,4 +1,4 @@
-import { modelNotFound, modelUnavailable, versionNotFound } from '../core/errors.js';
+import { modelNotFound, modelUnavailable, PlinthError, versionNotFound } from '../core/errors.js';
 import { parseManifest } from '../core/manifest.js';
 import { describeModel, type ModelSchema } from '../core/model-schema.js';
 import type { ModelSourcePort } from '../storage/ports.js';
@@ -95,12 +95,22 @@ export class ModelManager {
       states.delete(version);
       if (state.state === 'READY') await state.model.runtime.dispose();
     }
-    // A version already serving keeps serving until its replacement has loaded.
+    // A version already serving keeps serving until its replacement has loaded, and goes on
+    // serving if the replacement fails; the failure is reported to the caller.
+    const failedReloads: string[] = [];
     for (const version of versions) {
       const old = states.get(version);
       if (old?.state !== 'READY') states.set(version, { state: 'LOADING' });
-      states.set(version, await this.loadVersion(name, version));
+      const next = await this.loadVersion(name, version);
+      if (old?.state === 'READY' && next.state === 'UNAVAILABLE') {
+        failedReloads.push(`version ${version}: ${next.reason}`);
+        continue;
+      }
+      states.set(version, next);
       if (old?.state === 'READY') await old.model.runtime.dispose();
+    }
+    if (failedReloads.length) {
+      throw new PlinthError('LOAD_FAILED', `model '${name}' could not be reloaded (${failedReloads.join('; ')}); the previously loaded model keeps serving`);
     }
     return this.status(name);
   }

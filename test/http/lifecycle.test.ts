@@ -100,34 +100,47 @@ function assertBatchAnswer(answer: { status: number; json: any; text: string }, 
   assert.equal(probabilities.data.length, rows * 2);
 }
 
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
+/** `plinth serve` as a child process over a temp copy of breast-cancer and iris, once ready. */
+async function startServe(env: Record<string, string>) {
+  const dir = await mkdtemp(join(tmpdir(), 'plinth-lifecycle-'));
+  await cp(join(EXAMPLES, 'breast-cancer'), join(dir, 'breast-cancer'), { recursive: true });
+  await cp(join(EXAMPLES, 'iris'), join(dir, 'iris'), { recursive: true });
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--models', dir, '--port', String(port), '--host', '127.0.0.1'], {
+    cwd: ROOT,
+    env: { ...process.env, PLINTH_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout!.on('data', (chunk) => (log += chunk));
+  child.stderr!.on('data', (chunk) => (log += chunk));
+  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const a = await rawGet(port, '/v2/health/ready');
+    if (a !== 'refused' && a.status === 200) break;
+    if (child.exitCode !== null) throw new Error(`the server exited early (${child.exitCode}):\n${log}`);
+    if (Date.now() > deadline) throw new Error(`the server was not ready within 60 s:\n${log}`);
+    await delay(100);
+  }
+  return { dir, port, child, exited, output: () => log };
+}
+
+/** Waits for the process to exit, at most `ms`; a timeout shows as code -1. */
+const exitWithin = (exited: Promise<Exit>, ms: number) =>
+  Promise.race([exited, delay(ms, undefined, { ref: false }).then(() => ({ code: -1, signal: null }) as Exit)]);
+
 describe('graceful shutdown of `plinth serve` on SIGTERM', () => {
   let dir: string;
   let port: number;
   let child: ChildProcess;
-  let output = '';
-  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  let output: () => string;
+  let exited: Promise<Exit>;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'plinth-lifecycle-'));
-    await cp(join(EXAMPLES, 'breast-cancer'), join(dir, 'breast-cancer'), { recursive: true });
-    await cp(join(EXAMPLES, 'iris'), join(dir, 'iris'), { recursive: true });
-    port = await freePort();
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--models', dir, '--port', String(port), '--host', '127.0.0.1'], {
-      cwd: ROOT,
-      env: { ...process.env, PLINTH_LOG_LEVEL: 'info', PLINTH_SHUTDOWN_GRACE_MS: '20000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (chunk) => (output += chunk));
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const a = await rawGet(port, '/v2/health/ready');
-      if (a !== 'refused' && a.status === 200) break;
-      if (child.exitCode !== null) throw new Error(`the server exited early (${child.exitCode}):\n${output}`);
-      if (Date.now() > deadline) throw new Error(`the server was not ready within 60 s:\n${output}`);
-      await delay(100);
-    }
+    ({ dir, port, child, exited, output } = await startServe({ PLINTH_SHUTDOWN_GRACE_MS: '20000' }));
   });
 
   after(async () => {
@@ -177,7 +190,7 @@ describe('graceful shutdown of `plinth serve` on SIGTERM', () => {
       }
       await delay(10);
     }
-    assert.ok(first, `readiness still 200 two seconds after SIGTERM:\n${output}`);
+    assert.ok(first, `readiness still 200 two seconds after SIGTERM:\n${output()}`);
     if (first !== 'refused') assert.deepEqual(JSON.parse(first.body), { ready: false });
     const records = await rawGet(port, '/ready');
     assert.ok(notReady(records), `GET /ready after SIGTERM: ${JSON.stringify(records)}`);
@@ -190,9 +203,40 @@ describe('graceful shutdown of `plinth serve` on SIGTERM', () => {
     assertBatchAnswer(await slow.response, 5_000);
     assertBatchAnswer(await computingAnswer, 20_000);
 
-    const exit = await Promise.race([exited, delay(20_000, undefined, { ref: false }).then(() => ({ code: -1, signal: null }))]);
-    assert.deepEqual(exit, { code: 0, signal: null }, `exit: ${JSON.stringify(exit)}\n${output.slice(-2000)}`);
-    assert.match(output, /draining/);
+    const exit = await exitWithin(exited, 20_000);
+    assert.deepEqual(exit, { code: 0, signal: null }, `exit: ${JSON.stringify(exit)}\n${output().slice(-2000)}`);
+    assert.match(output(), /draining/);
+  });
+});
+
+describe('drain delay and keep-alive clients', () => {
+  test('during the drain delay readiness is 503 while requests are still served; keep-alive does not hold up the exit', async () => {
+    const { dir, port, child, exited, output } = await startServe({ PLINTH_DRAIN_DELAY_MS: '1500', PLINTH_SHUTDOWN_GRACE_MS: '20000' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const keptGet = (path: string) =>
+      new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+        }).on('error', reject);
+      });
+    try {
+      assert.deepEqual(await keptGet('/v2/health/live'), { status: 200, connection: 'keep-alive' });
+      child.kill('SIGTERM');
+      await delay(200);
+      const ready = await rawGet(port, '/v2/health/ready');
+      assert.ok(ready !== 'refused' && ready.status === 503, `readiness during the drain delay: ${JSON.stringify(ready)}`);
+      const live = await rawGet(port, '/v2/health/live');
+      assert.ok(live !== 'refused' && live.status === 200, `a request during the drain delay: ${JSON.stringify(live)}`);
+      // The idle keep-alive connection gets its answer, then is closed by the server.
+      assert.deepEqual(await keptGet('/v2/health/live'), { status: 200, connection: 'close' });
+      const exit = await exitWithin(exited, 8_000);
+      assert.deepEqual(exit, { code: 0, signal: null }, `exit: ${JSON.stringify(exit)}\n${output().slice(-2000)}`);
+    } finally {
+      agent.destroy();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exampleModels, FIXTURES, get, post, startServer, type TestServer } from '../helpers/server.js';
 
@@ -208,6 +209,30 @@ describe('repository extension', () => {
     assert.ok(!index.json.some((m: { name: string }) => m.name === 'add-mul'));
     assert.equal((await post(`${server.url}/v2/repository/models/add-mul/load`, {})).status, 200);
     assert.equal((await get(`${server.url}/v2/models/add-mul/ready`)).status, 200);
+  });
+
+  test('index needs no body', async () => {
+    const r = await fetch(`${server.url}/v2/repository/index`, { method: 'POST' });
+    assert.equal(r.status, 200);
+    assert.equal(((await r.json()) as unknown[]).length, 4);
+  });
+
+  test('a reload that fails answers 422 and the loaded version keeps serving', async () => {
+    const file = join(server.dir, 'add-mul.onnx');
+    await copyFile(join(FIXTURES, 'broken.onnx'), file);
+    try {
+      const r = await post(`${server.url}/v2/repository/models/add-mul/load`, {});
+      assert.equal(r.status, 422);
+      assert.equal(r.json.code, 'LOAD_FAILED');
+      assert.match(r.json.error, /add-mul' could not be reloaded \(version 1: .*protobuf parsing failed.*\); the previously loaded model keeps serving/);
+      assert.doesNotMatch(r.json.error, /\/tmp|plinth-test/);
+      const still = await infer('add-mul', { inputs: [{ name: 'a', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }, { name: 'b', shape: [1, 3], datatype: 'FP32', data: [1, 1, 1] }] });
+      assert.equal(still.status, 200);
+      assert.deepEqual(still.json.outputs[0].data, [2, 3, 4]);
+    } finally {
+      await copyFile(join(FIXTURES, 'add-mul.onnx'), file);
+    }
+    assert.equal((await post(`${server.url}/v2/repository/models/add-mul/load`, {})).status, 200);
   });
 
   test('load of a model that is not in the repository is 404', async () => {

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ProtocolDeps } from '../../app.js';
+import type { ProtocolDeps } from '../shared/protocol-deps.js';
 import { PlinthError } from '../../core/errors.js';
 import type { InferenceService } from '../../inference/inference.service.js';
-import type { ModelStatus } from '../../runtime/model-manager.js';
+import type { ModelStatus } from '../../inference/inference.types.js';
 import { errorResponses, NameParams, NameVersionParams } from '../shared/common.schema.js';
 import { ModelDetail, ModelList, VersionDetail } from './invocation.schema.js';
 import { invokeMlflow } from './mlflow.mapper.js';
@@ -49,7 +50,7 @@ export function registerInvocationRoutes(base: FastifyInstance, { inference }: P
     };
   });
 
-  app.get('/model/:name/:version', { schema: { tags, summary: "One version ('latest' and 'best' work too)", params: NameVersionParams, response: { 200: VersionDetail, ...errorResponses } } }, async (req) => {
+  app.get('/model/:name/:version', { schema: { tags, summary: "One version ('latest' and 'best' work too)", params: NameVersionParams, response: { 200: VersionDetail, 409: Type.Ref('Error'), ...errorResponses } } }, async (req) => {
     const d = inference.describe(req.params.name, req.params.version);
     return {
       name: d.name,
@@ -64,7 +65,7 @@ export function registerInvocationRoutes(base: FastifyInstance, { inference }: P
     };
   });
 
-  const invoke = { tags, consumes: ['application/json', 'text/csv'], body: InvocationsBody, response: { 200: InvocationsResponse, ...errorResponses } };
+  const invoke = { tags, consumes: ['application/json', 'text/csv'], body: InvocationsBody, response: { 200: InvocationsResponse, 409: Type.Ref('Error'), ...errorResponses } };
   app.post('/model/:name/:version/invocation', { schema: { ...invoke, summary: 'Invoke a version', params: NameVersionParams } }, async (req) =>
     invokeMlflow(inference, req.params.name, req.params.version, req.body));
   for (const selector of ['latest', 'best'] as const) {

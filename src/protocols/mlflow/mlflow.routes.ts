@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { ProtocolDeps } from '../../app.js';
+import type { ProtocolDeps } from '../shared/protocol-deps.js';
 import { errorResponses, NameParams } from '../shared/common.schema.js';
 import { invokeMlflow } from './mlflow.mapper.js';
 import { InvocationsBody, InvocationsResponse } from './mlflow.schema.js';

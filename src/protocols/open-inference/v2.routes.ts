@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { ProtocolDeps } from '../../app.js';
+import type { ProtocolDeps } from '../shared/protocol-deps.js';
 import { BINARY_HEADER } from '../../http/json-body.parser.js';
 import { errorResponses, NameParams, NameVersionParams } from '../shared/common.schema.js';
 import { binaryOutputs, toInferenceRequest, toInferResponse } from './v2.mapper.js';
@@ -70,7 +70,11 @@ export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, 
   }
 
   app.post('/v2/repository/index', {
-    schema: { tags, summary: 'List every model in the repository with its state', body: Type.Optional(RepositoryIndexRequest), response: { 200: RepositoryIndexResponse } },
+    schema: { tags, summary: 'List every model in the repository with its state', body: RepositoryIndexRequest, response: { 200: RepositoryIndexResponse } },
+    // The body is optional in the protocol: treat a missing one as {}.
+    preValidation: async (req) => {
+      req.body ??= {};
+    },
   }, async (req) => {
     const rows = (await inference.index()).flatMap((m) =>
       m.versions.length
@@ -81,7 +85,13 @@ export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, 
   });
 
   app.post('/v2/repository/models/:name/load', {
-    schema: { tags, summary: 'Load or reload a model from the repository', params: NameParams, response: { 200: Type.Object({}), ...errorResponses } },
+    schema: {
+      tags,
+      summary: 'Load or reload a model from the repository',
+      description: 'A reload that fails answers 422 with the reason, and the previously loaded model keeps serving.',
+      params: NameParams,
+      response: { 200: Type.Object({}), 422: Type.Ref('Error'), ...errorResponses },
+    },
   }, async (req) => {
     await inference.load(req.params.name);
     return {};

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { ProtocolDeps } from '../../app.js';
+import type { ProtocolDeps } from '../shared/protocol-deps.js';
 import { invalidInput } from '../../core/errors.js';
 import { errorResponses, NameParams } from '../shared/common.schema.js';
 import { featuresOf, recordsOf, toInfoResponse, toPredictResponse } from './records.mapper.js';

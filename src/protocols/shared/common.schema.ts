@@ -11,6 +11,8 @@ export const errorResponses = {
   400: Type.Ref('Error'),
   404: Type.Ref('Error'),
   413: Type.Ref('Error'),
+  415: Type.Ref('Error'),
+  500: Type.Ref('Error'),
   503: Type.Ref('Error'),
 };
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ProtocolDeps } from '../../app.js';
+import type { ProtocolDeps } from '../shared/protocol-deps.js';
 import { errorResponses } from '../shared/common.schema.js';
 import { toWmlPrediction, wmlRecords } from './wml.mapper.js';
 import { WmlBody, WmlParams, WmlQuery, WmlResponse } from './wml.schema.js';

@@ -17,6 +17,10 @@ function specsOf(metadata: readonly ort.InferenceSession.ValueMetadata[], role: 
 
 /** One ONNX Runtime session. Models come in as bytes so any blob store can supply them. */
 export class OnnxRuntime implements ModelRuntime {
+  /** Runs in progress; dispose() waits for them so a reload never frees a session mid-run. */
+  private active = 0;
+  private idle?: () => void;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly signature: Signature,
@@ -24,7 +28,7 @@ export class OnnxRuntime implements ModelRuntime {
   ) {}
 
   static async load(bytes: Uint8Array, options: RuntimeOptions): Promise<OnnxRuntime> {
-    const graph = readOnnxGraph(bytes);
+    // ORT first: its reason for refusing a file ("Protobuf parsing failed") is the clearer one.
     const session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: options.intraOpThreads,
       interOpNumThreads: 1,
@@ -33,7 +37,7 @@ export class OnnxRuntime implements ModelRuntime {
     });
     try {
       const signature = { inputs: specsOf(session.inputMetadata, 'input'), outputs: specsOf(session.outputMetadata, 'output') };
-      return new OnnxRuntime(session, signature, classLabelsOf(graph));
+      return new OnnxRuntime(session, signature, classLabelsOf(readOnnxGraph(bytes)));
     } catch (err) {
       await session.release();
       throw err;
@@ -43,7 +47,13 @@ export class OnnxRuntime implements ModelRuntime {
   async run(inputs: Tensor[], outputNames: string[]): Promise<Map<string, Tensor>> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of inputs) feeds[t.name] = new ort.Tensor(toOrtType(t.datatype), t.data as never, t.shape);
-    const results = await this.session.run(feeds, outputNames);
+    this.active++;
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = await this.session.run(feeds, outputNames);
+    } finally {
+      if (--this.active === 0) this.idle?.();
+    }
     const out = new Map<string, Tensor>();
     for (const name of outputNames) {
       const r = results[name]!;
@@ -53,6 +63,7 @@ export class OnnxRuntime implements ModelRuntime {
   }
 
   async dispose(): Promise<void> {
+    if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     await this.session.release();
   }
 }

@@ -1,0 +1,9 @@
+import type { Lifecycle } from '../../http/lifecycle.js';
+import type { InferenceService } from '../../inference/inference.service.js';
+
+/** What every protocol adapter gets: the one data plane, readiness, and the server version. */
+export interface ProtocolDeps {
+  inference: InferenceService;
+  lifecycle: Lifecycle;
+  version: string;
+}
