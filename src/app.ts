@@ -29,6 +29,8 @@ export interface Plinth {
 export async function buildApp(config: Config): Promise<Plinth> {
   const app = Fastify({
     logger: { level: config.logLevel },
+    // Two log lines per request would cost more than the inference itself; opt in with PLINTH_ACCESS_LOG.
+    disableRequestLogging: !config.accessLog,
     bodyLimit: config.bodyLimit,
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
@@ -52,10 +54,15 @@ export async function buildApp(config: Config): Promise<Plinth> {
   registerErrorHandler(app, config.bodyLimit);
   app.addSchema(ErrorSchema);
   await registerOpenApi(app, PLINTH_VERSION);
-  app.addHook('onSend', async (request, reply) => {
+  // Synchronous hooks: they run on every request, and async ones cost a promise each.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
     // While draining, close each connection after its response so shutdown need not wait out keep-alive.
     if (lifecycle.isDraining) reply.header('connection', 'close');
+    done(null, payload);
   });
   registerV2Routes(app, deps);
   registerRecordsRoutes(app, deps);

@@ -20,7 +20,9 @@ export async function serve(overrides: Partial<Record<keyof Config, unknown>>): 
       process.exit(1);
     }, config.shutdownGraceMs);
     force.unref();
-    delay(config.drainDelayMs).then(() => app.close()).then(
+    // With no drain delay the listener closes now, in this tick, so no new request slips in.
+    const closing = config.drainDelayMs > 0 ? delay(config.drainDelayMs).then(() => app.close()) : app.close();
+    closing.then(
       () => process.exit(0),
       (err) => {
         app.log.error({ err }, 'error while closing');

@@ -24,6 +24,8 @@ export const ConfigSchema = Type.Object({
    * load balancer stops routing here before the listener closes (Kubernetes: a few seconds).
    */
   drainDelayMs: Type.Integer({ minimum: 0, default: 0 }),
+  /** Log every request and response (Fastify's access log, at info level). */
+  accessLog: Type.Boolean({ default: false }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -38,6 +40,7 @@ const ENV: Record<keyof Config, string> = {
   requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
   shutdownGraceMs: 'PLINTH_SHUTDOWN_GRACE_MS',
   drainDelayMs: 'PLINTH_DRAIN_DELAY_MS',
+  accessLog: 'PLINTH_ACCESS_LOG',
   logLevel: 'PLINTH_LOG_LEVEL',
 };
 

@@ -28,11 +28,14 @@ function className(schema: ModelSchema, label: JsonElement): JsonElement {
   return classes[index] ?? label;
 }
 
-/** Turns raw output tensors into per-row predictions and probabilities using the schema. */
-export function decodePredictions(schema: ModelSchema, outputs: Map<string, Tensor>, rows: number): DecodedPredictions {
-  const probs = schema.probabilitiesOutput ? outputs.get(schema.probabilitiesOutput) : undefined;
-  const probabilities = probs ? probabilityRows(probs, rows) : undefined;
+/**
+ * Turns raw output tensors into per-row predictions and, when asked for (or needed to pick the
+ * label), probabilities, using the schema.
+ */
+export function decodePredictions(schema: ModelSchema, outputs: Map<string, Tensor>, rows: number, withProbabilities = true): DecodedPredictions {
   const labels = schema.labelOutput ? outputs.get(schema.labelOutput) : undefined;
+  const probs = schema.probabilitiesOutput && (withProbabilities || !labels) ? outputs.get(schema.probabilitiesOutput) : undefined;
+  const probabilities = probs ? probabilityRows(probs, rows) : undefined;
   if (labels) {
     return { predictions: tensorToElements(labels).map((l) => className(schema, l)), probabilities };
   }

@@ -45,8 +45,16 @@ function coerce(value: unknown, feature: Feature, spec: TensorSpec, row: number,
   throw invalidInput(`${ctx.label(row)}: feature '${feature.name}' expected ${expected}, got ${got}`);
 }
 
+/** Feature-name lookups, built once per model's feature list rather than once per request. */
+const featureNames = new WeakMap<Feature[], Set<string>>();
+function namesOf(features: Feature[]): Set<string> {
+  let names = featureNames.get(features);
+  if (!names) featureNames.set(features, (names = new Set(features.map((f) => f.name))));
+  return names;
+}
+
 function checkRecords(records: unknown[], features: Feature[], ctx: Ctx): DataRecord[] {
-  const known = new Set(features.map((f) => f.name));
+  const known = namesOf(features);
   return records.map((record, row) => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
       throw invalidInput(`${ctx.label(row)}: expected an object keyed by feature name`);

@@ -75,22 +75,27 @@ export function tensorFromElements(name: string, datatype: Datatype, shape: numb
   return { name, datatype, shape, data };
 }
 
-/** Flat JSON elements of a tensor: int64 as numbers, FP16 decoded, BOOL as booleans. */
+/**
+ * Flat JSON elements of a tensor: int64 as numbers, FP16 decoded, BOOL as booleans. Indexed
+ * loops, not Array.from: this runs on every response and Array.from on typed arrays is far slower.
+ */
 export function tensorToElements(tensor: Tensor): JsonElement[] {
-  const info = datatypeInfo(tensor.datatype);
-  const { data } = tensor;
-  switch (info.kind) {
-    case 'bigint':
-      return Array.from(data as BigInt64Array, (v) => Number(v));
-    case 'half':
-      return Array.from(data as Uint16Array, fromHalfBits);
-    case 'bool':
-      return Array.from(data as Uint8Array, (v) => v !== 0);
-    case 'bytes':
-      return (data as string[]).slice();
-    default:
-      return Array.from(data as Float32Array);
+  const kind = datatypeInfo(tensor.datatype).kind;
+  const data = tensor.data;
+  const n = data.length;
+  const out = new Array<JsonElement>(n);
+  if (kind === 'bytes') {
+    for (let i = 0; i < n; i++) out[i] = (data as string[])[i]!;
+  } else if (kind === 'bigint') {
+    for (let i = 0; i < n; i++) out[i] = Number((data as BigInt64Array)[i]!);
+  } else if (kind === 'half') {
+    for (let i = 0; i < n; i++) out[i] = fromHalfBits((data as Uint16Array)[i]!);
+  } else if (kind === 'bool') {
+    for (let i = 0; i < n; i++) out[i] = (data as Uint8Array)[i] !== 0;
+  } else {
+    for (let i = 0; i < n; i++) out[i] = (data as Float32Array)[i]!;
   }
+  return out;
 }
 
 /**

@@ -2,10 +2,10 @@ import { invalidInput, PlinthError, printable } from '../core/errors.js';
 import { lowerIsBetter } from '../core/manifest.js';
 import { assertModelName } from '../core/model-name.js';
 import { decodePredictions } from '../core/prediction.decoder.js';
-import { recordsToTensors, type RecordOptions } from '../core/records.mapper.js';
+import { recordsToTensors } from '../core/records.mapper.js';
 import { checkShape, type Tensor } from '../core/tensor.js';
 import type { ModelManager, ModelStatus, ReadyModel } from '../runtime/model-manager.js';
-import type { InferenceRequest, InferenceResponse, ModelDescription, Prediction, VersionSelector } from './inference.types.js';
+import type { InferenceRequest, InferenceResponse, ModelDescription, Prediction, PredictOptions, VersionSelector } from './inference.types.js';
 
 /**
  * The one data plane: every protocol adapter resolves models and runs predictions through
@@ -119,11 +119,11 @@ export class InferenceService {
   }
 
   /** Record-level prediction: records keyed by feature name in, labels / values and probabilities out. */
-  async predict(name: string, selector: VersionSelector, records: unknown[], options?: RecordOptions): Promise<Prediction> {
+  async predict(name: string, selector: VersionSelector, records: unknown[], options: PredictOptions = {}): Promise<Prediction> {
     const model = this.resolve(name, selector);
     const inputs = recordsToTensors(model.schema, records, options);
     const outputs = await model.runtime.run(inputs, model.runtime.signature.outputs.map((o) => o.name));
-    const decoded = decodePredictions(model.schema, outputs, records.length);
+    const decoded = decodePredictions(model.schema, outputs, records.length, options.probabilities ?? true);
     return { modelName: model.name, modelVersion: model.version, schema: model.schema, ...decoded };
   }
 

@@ -1,5 +1,6 @@
 import type { JsonElement, Tensor } from '../core/tensor.js';
 import type { ModelSchema, Signature } from '../core/model-schema.js';
+import type { RecordOptions } from '../core/records.mapper.js';
 
 export type { ModelStatus, VersionStatus } from '../runtime/model-manager.js';
 
@@ -16,6 +17,11 @@ export interface InferenceResponse {
   modelVersion: string;
   id?: string;
   outputs: Tensor[];
+}
+
+export interface PredictOptions extends RecordOptions {
+  /** Decode class probabilities too (default true); callers that only show labels skip the work. */
+  probabilities?: boolean;
 }
 
 /** A record-level result: what records, MLflow dataframe and Watson ML callers get. */

@@ -176,8 +176,12 @@ export class ModelManager {
       if (state.state === 'READY') return state.model;
       throw modelUnavailable(name, version, state.state === 'UNAVAILABLE' ? state.reason : state.state === 'LOADING' ? 'still loading' : 'unloaded');
     }
-    const ready = this.readyVersions(name);
-    if (ready.length) return ready[ready.length - 1]!;
+    // The hot path: one pass for the newest ready version, no sorting or copying.
+    let newest: ReadyModel | undefined;
+    for (const [v, s] of versions) {
+      if (s.state === 'READY' && (!newest || Number(v) > Number(newest.version))) newest = s.model;
+    }
+    if (newest) return newest;
     const [latest, state] = byVersion(versions).at(-1) ?? ['1', { state: 'UNLOADED' } as VersionState];
     throw modelUnavailable(name, latest, state.state === 'UNAVAILABLE' ? state.reason : 'not loaded');
   }

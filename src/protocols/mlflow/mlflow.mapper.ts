@@ -77,7 +77,7 @@ export function tensorPredictions(response: InferenceResponse): unknown {
 export async function invokeMlflow(inference: InferenceService, name: string, selector: string | undefined, body: Body) {
   const input = decodeMlflowBody(body);
   if (input.kind === 'records') {
-    const p = await inference.predict(name, selector, input.records, { textual: input.textual });
+    const p = await inference.predict(name, selector, input.records, { textual: input.textual, probabilities: false });
     return { predictions: p.predictions, model_name: p.modelName, model_version: p.modelVersion };
   }
   const d = inference.describe(name, selector);

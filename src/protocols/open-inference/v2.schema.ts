@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DATATYPES } from '../../core/datatypes.js';
+import { DATATYPES, type Datatype as Datatype_ } from '../../core/datatypes.js';
 
-export const Datatype = Type.Union(DATATYPES.map((d) => Type.Literal(d)));
+// A plain enum, not a union of literals: fast-json-stringify checks a union branch by branch on every output.
+export const Datatype = Type.Unsafe<Datatype_>({ type: 'string', enum: [...DATATYPES] });
 const Parameters = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
   description: 'binary_data_size (inputs), binary_data (outputs), binary_data_output (request)',
 });

@@ -15,8 +15,9 @@ export function registerRecordsRoutes(base: FastifyInstance, { inference, lifecy
 
   const predict = async (name: string, body: unknown, query: { proba?: string; explain?: string }) => {
     if (isOn(query.explain)) throw invalidInput(`model '${name}' is not explainable yet; drop explain=1`);
-    const prediction = await inference.predict(name, undefined, recordsOf(body));
-    return toPredictResponse(prediction, isOn(query.proba));
+    const proba = isOn(query.proba);
+    const prediction = await inference.predict(name, undefined, recordsOf(body), { probabilities: proba });
+    return toPredictResponse(prediction, proba);
   };
   const predictSchema = {
     tags,
