@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config/config.js';
 import { registerCsvParser } from './http/csv-body.parser.js';
@@ -30,7 +30,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
   const app = Fastify({
     logger: { level: config.logLevel },
     // Two log lines per request would cost more than the inference itself; opt in with PLINTH_ACCESS_LOG.
-    disableRequestLogging: !config.accessLog,
+    logController: new LogController({ disableRequestLogging: !config.accessLog }),
     bodyLimit: config.bodyLimit,
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,

@@ -106,21 +106,28 @@ export function flattenData(name: string, data: unknown, shape: readonly number[
   if (!Array.isArray(data)) throw invalidInput(`input '${name}': data must be an array`);
   if (!data.some(Array.isArray)) return data;
   const out: unknown[] = [];
-  const walk = (node: unknown, dim: number, path: string): void => {
+  // The index path is kept as numbers and turned into text only for an error message.
+  const at: number[] = [];
+  const where = () => at.map((i) => `[${i}]`).join('');
+  const walk = (node: unknown, dim: number): void => {
     if (dim === shape.length) {
-      if (Array.isArray(node)) throw invalidInput(`input '${name}' data${path}: nested deeper than shape [${shape.join(', ')}]`);
+      if (Array.isArray(node)) throw invalidInput(`input '${name}' data${where()}: nested deeper than shape [${shape.join(', ')}]`);
       out.push(node);
       return;
     }
     if (!Array.isArray(node) || node.length !== shape[dim]) {
       throw invalidInput(
-        `input '${name}' data${path}: expected an array of ${shape[dim]} elements for shape [${shape.join(', ')}], ` +
+        `input '${name}' data${where()}: expected an array of ${shape[dim]} elements for shape [${shape.join(', ')}], ` +
           `got ${Array.isArray(node) ? `${node.length} elements` : describe(node)}`,
       );
     }
-    for (let i = 0; i < node.length; i++) walk(node[i], dim + 1, `${path}[${i}]`);
+    for (let i = 0; i < node.length; i++) {
+      at.push(i);
+      walk(node[i], dim + 1);
+      at.pop();
+    }
   };
-  walk(data, 0, '');
+  walk(data, 0);
   return out;
 }
 
@@ -140,9 +147,10 @@ export function checkShape(tensor: Tensor, spec: TensorSpec): void {
   if (tensor.datatype !== spec.datatype) {
     throw invalidInput(`input '${tensor.name}': expected datatype ${spec.datatype}, got ${tensor.datatype}`);
   }
-  const expected = `[${spec.shape.map((d) => (d < 0 ? '-1' : d)).join(', ')}]`;
-  if (tensor.shape.length !== spec.shape.length || spec.shape.some((d, i) => d >= 0 && d !== tensor.shape[i])) {
-    throw invalidInput(`input '${tensor.name}': expected shape ${expected} (-1 = any size), got [${tensor.shape.join(', ')}]`);
+  let ok = tensor.shape.length === spec.shape.length;
+  for (let i = 0; ok && i < spec.shape.length; i++) ok = spec.shape[i]! < 0 || spec.shape[i] === tensor.shape[i];
+  if (!ok) {
+    throw invalidInput(`input '${tensor.name}': expected shape [${spec.shape.join(', ')}] (-1 = any size), got [${tensor.shape.join(', ')}]`);
   }
 }
 

@@ -53,11 +53,10 @@ export interface EncodedResponse {
 export function toInferResponse(response: InferenceResponse, binary: Set<string>): EncodedResponse {
   const chunks: Buffer[] = [];
   const outputs = response.outputs.map((t) => {
-    const base = { name: t.name, shape: t.shape, datatype: t.datatype };
-    if (!binary.has(t.name)) return { ...base, data: tensorToElements(t) };
+    if (!binary.has(t.name)) return { name: t.name, shape: t.shape, datatype: t.datatype, data: tensorToElements(t) };
     const bytes = encodeBinaryTensor(t);
     chunks.push(bytes);
-    return { ...base, parameters: { binary_data_size: bytes.length } };
+    return { name: t.name, shape: t.shape, datatype: t.datatype, parameters: { binary_data_size: bytes.length } };
   });
   const json: InferResponseBody = {
     model_name: response.modelName,

@@ -56,6 +56,9 @@ export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, 
         body: InferRequest,
         response: { 200: InferResponse, ...errorResponses },
       },
+      // The mapper builds the response from the schema's own fields; V8's JSON.stringify writes these
+      // small arrays of numbers faster than a compiled serializer that treats `data` as unknown[].
+      serializerCompiler: () => JSON.stringify,
     }, async (req, reply) => {
       const request = toInferenceRequest(req.body, req.binaryTail);
       const result = await inference.infer(req.params.name, versionOf(req.params), request);
