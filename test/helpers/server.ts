@@ -40,12 +40,8 @@ export async function startServer(files: Record<string, string>, overrides: Part
 /** The example models, as `npm start` serves them. */
 export const exampleModels = (...names: string[]) => Object.fromEntries(names.map((n) => [n, join(EXAMPLES, n)]));
 
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
-  });
+/** Status, headers, text and (when the body is JSON) the parsed body of a response. */
+async function readResponse(response: Response) {
   const text = await response.text();
   let json: any;
   try {
@@ -56,14 +52,14 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   return { status: response.status, headers: response.headers, text, json };
 }
 
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  return readResponse(await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+  }));
+}
+
 export async function get(url: string) {
-  const response = await fetch(url);
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
+  return readResponse(await fetch(url));
 }
