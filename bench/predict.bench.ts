@@ -1,7 +1,8 @@
 /**
  * Single-record prediction throughput and latency: Plinth's records and V2 routes against the
  * bare reference server, measured in the same run so the ratios cancel out the machine.
- * Run with `npm run bench` (builds first); BENCH_DURATION sets the seconds per scenario.
+ * Run with `npm run bench` (builds first); BENCH_DURATION sets the seconds per scenario, BENCH_ROUNDS
+ * how many alternating slices they are cut into.
  * See bench/README.md.
  */
 import autocannon from 'autocannon';
@@ -15,7 +16,8 @@ import { renderReport, type Row } from './report.js';
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 if (!(DURATION_S > 0)) throw new Error(`BENCH_DURATION must be a positive number of seconds, got '${process.env.BENCH_DURATION}'`);
 /** Each scenario's time is split into rounds run in alternating order (A B C, then C B A), so drift and noise hit every server alike. */
-const ROUNDS = 2;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, got '${process.env.BENCH_ROUNDS}'`);
 const CONNECTIONS = [1, 16, 64];
 const WARMUP_S = Math.min(3, DURATION_S);
 const SESSION_LOOP_S = 3;
