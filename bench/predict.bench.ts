@@ -7,6 +7,7 @@
  */
 import autocannon from 'autocannon';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FEATURES, MODEL_NAME, MODELS_DIR, openSession, RECORD, ROOT, toInput } from './breast-cancer.js';
@@ -38,11 +39,28 @@ interface Slice {
   latencies: number[];
   errors: number;
   non2xx: number;
+  /** CPU time the server process used during the slice, in µs (Linux /proc; NaN elsewhere). */
+  cpuUs: number;
+}
+
+/**
+ * A process's user + system CPU time in µs from /proc/<pid>/stat (clock ticks, 100 per second on
+ * Linux). CPU per request does not depend on how the 2 cores are shared with the load generator,
+ * so it is the steadier measure of what each server's code costs.
+ */
+function cpuTimeUs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return NaN;
+  }
 }
 
 /** One autocannon run of `seconds` against one target: the only place load is generated. */
 function runLoad(target: Target, connections: number, seconds: number): Promise<Slice> {
   const latencies: number[] = [];
+  const cpuBefore = cpuTimeUs(target.child.pid);
   return new Promise((done, fail) => {
     const instance = autocannon({
       url: target.url,
@@ -54,7 +72,8 @@ function runLoad(target: Target, connections: number, seconds: number): Promise<
       duration: seconds,
     }, (err, result) => {
       if (err) return fail(err);
-      done({ requests: result.requests.total, seconds: result.duration, latencies, errors: result.errors, non2xx: result.non2xx });
+      const cpuUs = cpuTimeUs(target.child.pid) - cpuBefore;
+      done({ requests: result.requests.total, seconds: result.duration, latencies, errors: result.errors, non2xx: result.non2xx, cpuUs });
     });
     instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
   });
@@ -73,6 +92,7 @@ function toRow(server: string, connections: number, slices: Slice[]): Row {
     p99Ms: percentile(latencies, 0.99),
     errors: sum((s) => s.errors),
     non2xx: sum((s) => s.non2xx),
+    cpuUsPerRequest: sum((s) => s.cpuUs) / sum((s) => s.requests),
   };
 }
 

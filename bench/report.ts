@@ -12,6 +12,8 @@ export interface Row {
   /** Connection errors and timeouts. */
   errors: number;
   non2xx: number;
+  /** Server CPU time per request, µs. */
+  cpuUsPerRequest: number;
 }
 
 export interface Report {
@@ -53,11 +55,14 @@ function machine(date: Date, root: string): string {
 export function renderReport(r: Report, root: string): string {
   const find = (server: string, c: number) => r.rows.find((row) => row.server === server && row.connections === c)!;
   const ratio = (server: string, c: number) => find(server, c).reqPerSec / find(r.reference, c).reqPerSec;
+  /** The reference's CPU per request over the server's: the share of the bare server's efficiency kept. */
+  const cpuRatio = (server: string, c: number) => find(r.reference, c).cpuUsPerRequest / find(server, c).cpuUsPerRequest;
   const connections = [...new Set(r.rows.map((row) => row.connections))];
 
   const results = r.rows.map((row) =>
-    `| ${row.connections} | ${row.server} | ${fixed(row.reqPerSec, 0)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${row.errors} | ${row.non2xx} | ${fixed(ratio(row.server, row.connections), 2)} |`);
-  const ratios = connections.map((c) => `| ${c} | ${r.compared.map((t) => fixed(ratio(t.server, c), 2)).join(' | ')} |`);
+    `| ${row.connections} | ${row.server} | ${fixed(row.reqPerSec, 0)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${fixed(row.cpuUsPerRequest, 0)} | ${row.errors} | ${row.non2xx} | ${fixed(ratio(row.server, row.connections), 2)} |`);
+  const ratios = connections.map((c) =>
+    `| ${c} | ${r.compared.map((t) => fixed(ratio(t.server, c), 2)).join(' | ')} | ${r.compared.map((t) => fixed(cpuRatio(t.server, c), 2)).join(' | ')} |`);
   const mark = (ok: boolean) => (ok ? 'met' : '**NOT met**');
   const targets = r.compared.flatMap((t) => {
     const q = ratio(t.server, TARGET_CONNECTIONS);
@@ -76,14 +81,17 @@ ${machine(r.date, root)}
 
 ## Single-record POSTs
 
-| connections | server | req/s | p50 ms | p99 ms | errors | non-2xx | vs reference |
-| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| connections | server | req/s | p50 ms | p99 ms | server CPU µs/req | errors | non-2xx | vs reference |
+| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${results.join('\n')}
 
-## Throughput ratios (same run)
+## Ratios to the reference (same run)
 
-| connections | ${r.compared.map((t) => `${t.label} / reference`).join(' | ')} |
-| ---: | ${r.compared.map(() => '---:').join(' | ')} |
+Throughput: Plinth's req/s over the reference's. CPU efficiency: the reference's CPU per request
+over Plinth's, which does not depend on how the load generator shares the cores.
+
+| connections | ${r.compared.map((t) => `${t.label} throughput`).join(' | ')} | ${r.compared.map((t) => `${t.label} CPU efficiency`).join(' | ')} |
+| ---: | ${[...r.compared, ...r.compared].map(() => '---:').join(' | ')} |
 ${ratios.join('\n')}
 
 ## Targets
