@@ -1,0 +1,17 @@
+import type { JsonValue } from '../ports.js';
+
+/** JSON columns are TEXT (see schema.ts); these are the only places they are read or written. */
+export const toJson = (value: unknown): string => JSON.stringify(value);
+
+export const toJsonOrNull = (value: JsonValue | null | undefined): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+
+export function fromJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}
+
+/** Tags are kept sorted and without duplicates, so equal sets compare and store equally. */
+export function normalizeTags(tags: readonly string[] | undefined): string[] {
+  return [...new Set(tags ?? [])].sort();
+}
+
+export const nowIso = (): string => new Date().toISOString();
