@@ -42,7 +42,8 @@ function gitCommit(cwd: string): string {
   }
 }
 
-function machine(date: Date, root: string): string {
+/** Date, Node and ORT versions, CPU and commit: the header every bench report starts with. */
+export function machine(date: Date, root: string): string {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown';
   return [
     `- date: ${date.toISOString()}`,
