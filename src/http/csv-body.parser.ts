@@ -7,14 +7,26 @@ const castCell = (value: string, context: { header: boolean; quoting: boolean })
   !context.header && !context.quoting && value === '' ? null : value;
 
 /**
- * text/csv bodies (MLflow scoring) become `{ csv: records }`: a header row, then one record per
- * row of text cells, empty cells as missing (so manifest defaults apply). The body limit bounds the size, so parsing in one go is safe.
+ * Where a text/csv body's records travel on the parsed body. A symbol, so no JSON body can set it
+ * and the JSON schema validators (which see string keys only) leave it alone.
+ */
+export const CSV_RECORDS = Symbol('csv records');
+
+/** The records a text/csv body carried, if it was one. */
+export function csvRecords(body: unknown): Record<string, unknown>[] | undefined {
+  return body !== null && typeof body === 'object' ? (body as { [CSV_RECORDS]?: Record<string, unknown>[] })[CSV_RECORDS] : undefined;
+}
+
+/**
+ * text/csv bodies (MLflow scoring): a header row, then one record per row of text cells, empty
+ * cells as missing (so manifest defaults apply). The body limit bounds the size, so parsing in one
+ * go is safe.
  */
 export function registerCsvParser(app: FastifyInstance): void {
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => {
     try {
       const records = parse(body as string, { columns: true, bom: true, skip_empty_lines: true, trim: true, cast: castCell }) as Record<string, unknown>[];
-      done(null, { csv: records });
+      done(null, { [CSV_RECORDS]: records });
     } catch (err) {
       done(new PlinthError('MALFORMED_BODY', `the CSV body could not be parsed: ${(err as Error).message.split('\n')[0]}`), undefined);
     }

@@ -172,6 +172,12 @@ describe('MLflow scoring protocol', () => {
     assert.match(r.json.error, /inputs/);
   });
 
+  test('a JSON body cannot pose as a parsed CSV body', async () => {
+    const r = await invoke('iris', { csv: IRIS_RECORDS });
+    assert.equal(r.status, 400);
+    assert.match(r.json.error, /additional properties \('csv'\)/);
+  });
+
   test('no format is refused, listing the formats', async () => {
     const r = await invoke('iris', {});
     assert.equal(r.status, 400);

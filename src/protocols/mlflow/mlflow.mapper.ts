@@ -3,6 +3,7 @@ import { invalidInput, printable } from '../../core/errors.js';
 import { checkElementCount, flattenData, nestElements, tensorFromElements, tensorToElements, type TensorSpec } from '../../core/tensor.js';
 import type { InferenceService } from '../../inference/inference.service.js';
 import type { InferenceRequest, InferenceResponse } from '../../inference/inference.types.js';
+import { csvRecords } from '../../http/csv-body.parser.js';
 import type { InvocationsBody } from './mlflow.schema.js';
 
 type Body = Static<typeof InvocationsBody>;
@@ -11,7 +12,9 @@ export type MlflowInput = { kind: 'records'; records: unknown[]; textual?: boole
 
 /** Which of MLflow's input formats the body uses, decoded to records or raw tensors. */
 export function decodeMlflowBody(body: Body): MlflowInput {
-  const formats = (['dataframe_split', 'dataframe_records', 'instances', 'inputs', 'csv'] as const).filter((k) => body[k] !== undefined);
+  const csv = csvRecords(body);
+  if (csv) return { kind: 'records', records: csv, textual: true };
+  const formats = (['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const).filter((k) => body[k] !== undefined);
   if (formats.length !== 1) {
     throw invalidInput(
       formats.length === 0
@@ -33,7 +36,6 @@ export function decodeMlflowBody(body: Body): MlflowInput {
     };
   }
   if (body.dataframe_records) return { kind: 'records', records: body.dataframe_records };
-  if (body.csv) return { kind: 'records', records: body.csv, textual: true };
   const value = (body.instances ?? body.inputs)!;
   const isRecords = Array.isArray(value) && value.length > 0 && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v));
   return isRecords ? { kind: 'records', records: value } : { kind: 'tensors', named: value };

@@ -13,7 +13,6 @@ export const InvocationsBody = Type.Object(
     instances: Type.Optional(Type.Union([Type.Array(Type.Unknown()), Type.Record(Type.String(), Type.Unknown())])),
     inputs: Type.Optional(Type.Union([Type.Array(Type.Unknown()), Type.Record(Type.String(), Type.Unknown())])),
     params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    csv: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'Set from a text/csv body; not sent as JSON' })),
   },
   {
     additionalProperties: false,
