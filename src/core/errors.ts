@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   MODEL_NOT_FOUND: 404,
   VERSION_NOT_FOUND: 404,
   CONFLICT: 409,
+  /** If-Match named a revision (ETag) the resource no longer has. */
+  PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   LOAD_FAILED: 422,

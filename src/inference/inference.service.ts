@@ -1,5 +1,5 @@
 import { invalidInput, PlinthError, printable } from '../core/errors.js';
-import { lowerIsBetter } from '../core/manifest.js';
+import { noBestVersion, pickBest } from '../core/best-version.js';
 import { assertModelName } from '../core/model-name.js';
 import { decodePredictions } from '../core/prediction.decoder.js';
 import { recordsToTensors } from '../core/records.mapper.js';
@@ -25,20 +25,13 @@ export class InferenceService {
     return this.models.get(name, String(Number(selector)));
   }
 
-  /**
-   * The version with the best value of the newest version's primary metric (versions that lack
-   * that metric are not compared); ties go to the newer version.
-   */
+  /** The `best` version by the rule in core/best-version.ts. */
   private best(name: string): ReadyModel {
     const ready = this.models.readyVersions(name);
     if (!ready.length) return this.models.get(name); // throws the unavailable reason
-    const metric = ready[ready.length - 1]!.schema.primaryMetric;
-    const scored = metric ? ready.filter((m) => m.schema.metrics[metric] !== undefined) : [];
-    if (!metric || !scored.length) {
-      throw new PlinthError('CONFLICT', `model '${name}' has no primary metric on its newest version, so 'best' is undefined: add metrics and primary_metric to model.yaml`);
-    }
-    const score = (m: ReadyModel) => (lowerIsBetter(metric) ? -1 : 1) * m.schema.metrics[metric]!;
-    return scored.reduce((a, b) => (score(b) >= score(a) ? b : a));
+    const best = pickBest(ready, (m) => m.schema);
+    if (!best) throw noBestVersion(name);
+    return best.item;
   }
 
   describe(name: string, selector?: VersionSelector): ModelDescription {

@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import { PlinthError } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
+import { describeModel, type ModelSchema, type Signature } from '../core/model-schema.js';
+import type { IntakeResult } from './model-intake.service.js';
+
+/** What loading a model once tells about it. */
+export interface ValidatedGraph {
+  signature: Signature;
+  graphLabels?: (string | number)[];
+}
+
+/**
+ * Loads the model file once (ONNX Runtime in the app), returns what the session says, and
+ * releases the session. Throws when the runtime cannot load the model; the message is ORT's reason.
+ */
+export type ModelValidator = (modelFile: string) => Promise<ValidatedGraph>;
+
+export interface ValidatedVersion extends ValidatedGraph {
+  schema: ModelSchema;
+  manifest: Manifest | undefined;
+  metrics: Record<string, number>;
+}
+
+/** ORT's first line, without the file paths it names (the intake folder, or any other). */
+export function loadFailureReason(err: unknown, dir: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message
+    .split('\n')[0]!
+    .split(dir)
+    .join('')
+    .replace(/(?:\/[\w.@-]+)+\/?/g, '<path>')
+    .slice(0, 300);
+}
+
+/**
+ * Accepts an upload only if the runtime loads it and its model.yaml agrees with the graph (the
+ * same describeModel the serving side runs, so a version that registers also serves).
+ * Both failures are LOAD_FAILED (422): the upload was well-formed, the model is not usable.
+ */
+export async function validateVersion(intake: IntakeResult, validate: ModelValidator): Promise<ValidatedVersion> {
+  let graph: ValidatedGraph;
+  try {
+    graph = await validate(join(intake.dir, 'model.onnx'));
+  } catch (err) {
+    throw new PlinthError('LOAD_FAILED', `model.onnx was refused by ONNX Runtime: ${loadFailureReason(err, intake.dir)}`);
+  }
+  const manifest = intake.manifest;
+  let schema: ModelSchema;
+  try {
+    schema = describeModel(graph.signature, graph.graphLabels, manifest ?? {});
+  } catch (err) {
+    throw new PlinthError('LOAD_FAILED', `model.yaml does not match the model: ${loadFailureReason(err, intake.dir)}`);
+  }
+  return { signature: graph.signature, graphLabels: graph.graphLabels, schema, manifest, metrics: { ...(manifest?.metrics ?? {}) } };
+}
