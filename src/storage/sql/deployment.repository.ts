@@ -16,7 +16,7 @@ import type {
 } from '../ports.js';
 import { DuplicateNameError, notFound, RevisionMismatchError } from '../storage.errors.js';
 import { fromJson, nowIso, toJson } from './json-column.js';
-import { checkLimit, decodeCursor, prefixLength, toPage } from './pagination.js';
+import { afterNameCursor, checkLimit, namePrefixFilter, toPage } from './pagination.js';
 import type { Database, DeploymentsTable } from './schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
 
@@ -84,14 +84,8 @@ export class SqlDeploymentRepository implements DeploymentRepository {
     if (query.spaceId !== undefined) q = q.where('space_id', '=', query.spaceId);
     if (query.modelId !== undefined) q = q.where('model_id', '=', query.modelId);
     if (query.status !== undefined) q = q.where('status', '=', query.status);
-    if (query.namePrefix) {
-      const prefix = query.namePrefix;
-      q = q.where((eb) => eb(eb.fn('substr', [eb.ref('name'), eb.val(1), eb.val(prefixLength(prefix))]), '=', prefix));
-    }
-    if (query.cursor) {
-      const [name, id] = decodeCursor<[string, string]>(query.cursor, ['s', 's']);
-      q = q.where((eb) => eb.or([eb('name', '>', name), eb.and([eb('name', '=', name), eb('id', '>', id)])]));
-    }
+    if (query.namePrefix) q = q.where(namePrefixFilter(query.namePrefix));
+    if (query.cursor) q = q.where(afterNameCursor(query.cursor));
     const rows = await q.orderBy('name').orderBy('id').limit(limit + 1).execute();
     return toPage(rows, limit, toDeployment, (r) => [r.name, r.id]);
   }

@@ -16,7 +16,7 @@ import type {
 } from '../ports.js';
 import { DuplicateNameError, InUseError, notFound, RevisionMismatchError } from '../storage.errors.js';
 import { fromJson, normalizeTags, nowIso, toJson, toJsonOrNull } from './json-column.js';
-import { checkLimit, decodeCursor, prefixLength, toPage } from './pagination.js';
+import { afterNameCursor, checkLimit, decodeCursor, namePrefixFilter, toPage } from './pagination.js';
 import type { Database, ModelsTable, ModelVersionsTable } from './schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
 
@@ -91,20 +91,14 @@ export class SqlModelRepository implements ModelRepository {
   async list(query: ModelListQuery): Promise<Page<ModelRow>> {
     const limit = checkLimit(query.limit);
     let q = this.db.selectFrom('models').selectAll().where('space_id', '=', query.spaceId);
-    if (query.namePrefix) {
-      const prefix = query.namePrefix;
-      q = q.where((eb) => eb(eb.fn('substr', [eb.ref('name'), eb.val(1), eb.val(prefixLength(prefix))]), '=', prefix));
-    }
+    if (query.namePrefix) q = q.where(namePrefixFilter(query.namePrefix));
     if (query.tag !== undefined) {
       const tag = query.tag;
       q = q.where((eb) =>
         eb.exists(eb.selectFrom('model_tags').select('model_tags.model_id').whereRef('model_tags.model_id', '=', 'models.id').where('model_tags.tag', '=', tag)),
       );
     }
-    if (query.cursor) {
-      const [name, id] = decodeCursor<[string, string]>(query.cursor, ['s', 's']);
-      q = q.where((eb) => eb.or([eb('name', '>', name), eb.and([eb('name', '=', name), eb('id', '>', id)])]));
-    }
+    if (query.cursor) q = q.where(afterNameCursor(query.cursor));
     const rows = await q.orderBy('name').orderBy('id').limit(limit + 1).execute();
     return toPage(rows, limit, toModel, (r) => [r.name, r.id]);
   }

@@ -1,3 +1,4 @@
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { invalidInput } from '../../core/errors.js';
 import type { Page } from '../ports.js';
 
@@ -49,8 +50,17 @@ export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, keyOf
   return page;
 }
 
-/** Escapes nothing: prefixes are compared with substr(), which has no wildcards, in both dialects. */
-export function prefixLength(prefix: string): number {
+/**
+ * `name` starts with `prefix`: compared with substr(), which has no wildcards to escape and is
+ * case-sensitive in both dialects (LIKE is neither in SQLite).
+ */
+export function namePrefixFilter(prefix: string): RawBuilder<SqlBool> {
   // SQL length counts code points; JS length counts UTF-16 units.
-  return [...prefix].length;
+  return sql<SqlBool>`substr(name, 1, ${[...prefix].length}) = ${prefix}`;
+}
+
+/** Rows after the (name, id) key a cursor holds, for lists ordered by name then id. */
+export function afterNameCursor(cursor: string): RawBuilder<SqlBool> {
+  const [name, id] = decodeCursor<[string, string]>(cursor, ['s', 's']);
+  return sql<SqlBool>`(name > ${name} or (name = ${name} and id > ${id}))`;
 }

@@ -3,7 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { NewSpace, Page, SpaceListQuery, SpaceMemberRow, SpaceRepository, SpaceRole, SpaceRow } from '../ports.js';
 import { DuplicateNameError, InUseError, notFound } from '../storage.errors.js';
 import { nowIso } from './json-column.js';
-import { checkLimit, decodeCursor, prefixLength, toPage } from './pagination.js';
+import { afterNameCursor, checkLimit, namePrefixFilter, toPage } from './pagination.js';
 import type { Database, SpaceMembersTable, SpacesTable } from './schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
 
@@ -46,20 +46,14 @@ export class SqlSpaceRepository implements SpaceRepository {
   async list(query: SpaceListQuery): Promise<Page<SpaceRow>> {
     const limit = checkLimit(query.limit);
     let q = this.db.selectFrom('spaces').selectAll();
-    if (query.namePrefix) {
-      const prefix = query.namePrefix;
-      q = q.where((eb) => eb(eb.fn('substr', [eb.ref('name'), eb.val(1), eb.val(prefixLength(prefix))]), '=', prefix));
-    }
+    if (query.namePrefix) q = q.where(namePrefixFilter(query.namePrefix));
     if (query.member !== undefined) {
       const member = query.member;
       q = q.where((eb) =>
         eb.exists(eb.selectFrom('space_members').select('space_id').whereRef('space_members.space_id', '=', 'spaces.id').where('user_name', '=', member)),
       );
     }
-    if (query.cursor) {
-      const [name, id] = decodeCursor<[string, string]>(query.cursor, ['s', 's']);
-      q = q.where((eb) => eb.or([eb('name', '>', name), eb.and([eb('name', '=', name), eb('id', '>', id)])]));
-    }
+    if (query.cursor) q = q.where(afterNameCursor(query.cursor));
     const rows = await q.orderBy('name').orderBy('id').limit(limit + 1).execute();
     return toPage(rows, limit, toSpace, (r) => [r.name, r.id]);
   }
