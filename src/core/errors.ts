@@ -41,6 +41,19 @@ export const versionNotFound = (name: string, version: string) =>
 export const modelUnavailable = (name: string, version: string, reason: string) =>
   new PlinthError('MODEL_UNAVAILABLE', `model '${printable(name)}' version ${version} is unavailable: ${reason}`);
 
+/**
+ * Why a model could not load, safe to show: the first line of the error (ORT's reason), with
+ * absolute paths and file:// URLs replaced by <path>, clipped. One scrubber for every load path.
+ */
+export function loadFailureReason(err: unknown, max = 300): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const firstLine = message.trim().split('\n')[0]!;
+  const scrubbed = firstLine
+    .replace(/file:\/\/\S+/g, '<path>')
+    .replace(/(?:[A-Za-z]:)?(?:[\\/][^\s'"`,;:()[\]{}<>\\/]+){2,}[\\/]?/g, '<path>');
+  return printable(scrubbed || 'the model could not be loaded', max);
+}
+
 /** Echo caller-supplied identifiers safely: bounded length, control characters escaped. */
 export function printable(value: string, max = 80): string {
   const clipped = value.length > max ? `${value.slice(0, max)}...` : value;

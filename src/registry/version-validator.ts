@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { PlinthError } from '../core/errors.js';
+import { loadFailureReason, PlinthError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { describeModel, type ModelSchema, type Signature } from '../core/model-schema.js';
 import type { IntakeResult } from './model-intake.service.js';
@@ -22,17 +22,6 @@ export interface ValidatedVersion extends ValidatedGraph {
   metrics: Record<string, number>;
 }
 
-/** ORT's first line, without the file paths it names (the intake folder, or any other). */
-export function loadFailureReason(err: unknown, dir: string): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message
-    .split('\n')[0]!
-    .split(dir)
-    .join('')
-    .replace(/(?:\/[\w.@-]+)+\/?/g, '<path>')
-    .slice(0, 300);
-}
-
 /**
  * Accepts an upload only if the runtime loads it and its model.yaml agrees with the graph (the
  * same describeModel the serving side runs, so a version that registers also serves).
@@ -43,14 +32,14 @@ export async function validateVersion(intake: IntakeResult, validate: ModelValid
   try {
     graph = await validate(join(intake.dir, 'model.onnx'));
   } catch (err) {
-    throw new PlinthError('LOAD_FAILED', `model.onnx was refused by ONNX Runtime: ${loadFailureReason(err, intake.dir)}`);
+    throw new PlinthError('LOAD_FAILED', `model.onnx was refused by ONNX Runtime: ${loadFailureReason(err)}`);
   }
   const manifest = intake.manifest;
   let schema: ModelSchema;
   try {
     schema = describeModel(graph.signature, graph.graphLabels, manifest ?? {});
   } catch (err) {
-    throw new PlinthError('LOAD_FAILED', `model.yaml does not match the model: ${loadFailureReason(err, intake.dir)}`);
+    throw new PlinthError('LOAD_FAILED', `model.yaml does not match the model: ${loadFailureReason(err)}`);
   }
   return { signature: graph.signature, graphLabels: graph.graphLabels, schema, manifest, metrics: { ...(manifest?.metrics ?? {}) } };
 }

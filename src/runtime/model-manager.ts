@@ -1,4 +1,4 @@
-import { modelNotFound, modelUnavailable, PlinthError, versionNotFound } from '../core/errors.js';
+import { loadFailureReason, modelNotFound, modelUnavailable, PlinthError, versionNotFound } from '../core/errors.js';
 import { parseManifest } from '../core/manifest.js';
 import { describeModel, type ModelSchema } from '../core/model-schema.js';
 import type { ModelSourcePort } from '../storage/ports.js';
@@ -35,11 +35,6 @@ interface Logger {
   warn(obj: object, msg: string): void;
 }
 
-/** Short, path-free reason for a failed load: ORT's first line, with file paths removed. */
-function reasonOf(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.split('\n')[0]!.replace(/(?:\/[\w.@-]+)+\/?/g, '<path>').slice(0, 300);
-}
 
 const byVersion = (versions: Map<string, VersionState>) => [...versions].sort(([a], [b]) => Number(a) - Number(b));
 
@@ -127,7 +122,7 @@ export class ModelManager {
       return { state: 'READY', model: { name, version, runtime, schema } };
     } catch (err) {
       await runtime?.dispose();
-      const reason = reasonOf(err);
+      const reason = loadFailureReason(err);
       this.log.warn({ model: name, version, reason }, 'model failed to load');
       return { state: 'UNAVAILABLE', reason };
     }
