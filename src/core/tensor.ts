@@ -142,6 +142,13 @@ export function nestElements(values: readonly JsonElement[], shape: readonly num
   return build(0, 0);
 }
 
+/** A tensor from JSON data, flat or nested by shape, checked element by element against the shape and datatype. */
+export function tensorFromJson(name: string, datatype: Datatype, shape: number[], data: unknown): Tensor {
+  const flat = flattenData(name, data, shape);
+  checkElementCount(name, shape, flat.length);
+  return tensorFromElements(name, datatype, shape, flat);
+}
+
 /** Checks a request tensor against the model's declared input; dynamic dims (-1) match any size. */
 export function checkShape(tensor: Tensor, spec: TensorSpec): void {
   if (tensor.datatype !== spec.datatype) {

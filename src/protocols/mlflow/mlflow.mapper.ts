@@ -1,6 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import { invalidInput, printable } from '../../core/errors.js';
-import { checkElementCount, flattenData, nestElements, tensorFromElements, tensorToElements, type TensorSpec } from '../../core/tensor.js';
+import { nestElements, tensorFromJson, tensorToElements, type TensorSpec } from '../../core/tensor.js';
 import type { InferenceService } from '../../inference/inference.service.js';
 import type { InferenceRequest, InferenceResponse } from '../../inference/inference.types.js';
 import { csvRecords } from '../../http/csv-body.parser.js';
@@ -61,10 +61,7 @@ export function toTensorRequest(named: Record<string, unknown> | unknown[], inpu
     inputs: entries.map(([name, value]) => {
       const spec = inputs.find((i) => i.name === name);
       if (!spec) throw invalidInput(`unknown input '${printable(name, 60)}'; the model takes ${inputs.map((i) => `'${i.name}'`).join(', ')}`);
-      const shape = shapeOf(value);
-      const flat = flattenData(name, value, shape);
-      checkElementCount(name, shape, flat.length);
-      return tensorFromElements(name, spec.datatype, shape, flat);
+      return tensorFromJson(name, spec.datatype, shapeOf(value), value);
     }),
   };
 }

@@ -1,5 +1,5 @@
 import { invalidInput } from '../../core/errors.js';
-import { checkElementCount, flattenData, tensorFromElements, tensorToElements, type Tensor } from '../../core/tensor.js';
+import { tensorFromJson, tensorToElements, type Tensor } from '../../core/tensor.js';
 import { decodeBinaryTensor, encodeBinaryTensor } from '../../core/tensor-binary.codec.js';
 import type { InferenceRequest, InferenceResponse } from '../../inference/inference.types.js';
 import type { InferRequestBody, InferResponseBody } from './v2.schema.js';
@@ -28,9 +28,7 @@ export function toInferenceRequest(body: InferRequestBody, tail: Buffer | null):
       return decodeBinaryTensor(input.name, input.datatype, input.shape, bytes);
     }
     if (input.data === undefined) throw invalidInput(`input '${input.name}': data is required (or parameters.binary_data_size with a binary body)`);
-    const flat = flattenData(input.name, input.data, input.shape);
-    checkElementCount(input.name, input.shape, flat.length);
-    return tensorFromElements(input.name, input.datatype, input.shape, flat);
+    return tensorFromJson(input.name, input.datatype, input.shape, input.data);
   });
   if (tail && offset !== tail.length) {
     throw invalidInput(`the binary data holds ${tail.length} bytes but the inputs' binary_data_size add up to ${offset}`);
