@@ -1,5 +1,5 @@
 import { invalidInput, printable } from './errors.js';
-import { isValidModelName, MODEL_NAME_MAX } from './model-name.js';
+import { isValidModelName, MODEL_NAME_MAX, NAME_RULE } from './model-name.js';
 
 /**
  * Model references, wherever a model is named: `name`, `name@alias`, and MLflow-style URIs
@@ -38,7 +38,7 @@ function refuse(reference: string, why: string): never {
 function checkName(reference: string, name: string): string {
   if (name === '') refuse(reference, 'it names no model');
   if (!isValidModelName(name)) {
-    refuse(reference, `the model name must be 1-${MODEL_NAME_MAX} letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'`);
+    refuse(reference, `the model name must be ${NAME_RULE}`);
   }
   return name;
 }

@@ -1,5 +1,5 @@
 import { invalidInput, loadFailureReason, PlinthError, printable } from '../core/errors.js';
-import { isValidModelName, MODEL_NAME_MAX } from '../core/model-name.js';
+import { assertName } from '../core/model-name.js';
 import { formatModelUri, parseModelReference, type ModelReference } from '../core/model-uri.js';
 import type {
   DeploymentAuthMode,
@@ -97,12 +97,7 @@ const REASON_MAX = 1_000;
 const AUTH_MODES: readonly DeploymentAuthMode[] = ['public', 'token'];
 
 export function assertDeploymentName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !isValidModelName(name)) {
-    throw invalidInput(
-      `name: deployment name '${printable(String(name), 40)}' is invalid: use 1-${MODEL_NAME_MAX} letters, digits, '.', '_' or '-', ` +
-        "starting with a letter or digit, without '..'",
-    );
-  }
+  assertName('deployment', name, 'name: ');
 }
 
 function checkPercent(percent: unknown, field: string): number {

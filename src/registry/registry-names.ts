@@ -1,5 +1,5 @@
 import { invalidInput, printable } from '../core/errors.js';
-import { isValidModelName, MODEL_NAME_MAX } from '../core/model-name.js';
+import { assertName } from '../core/model-name.js';
 import { assertAliasName } from '../core/model-uri.js';
 
 /** The space every server has; start-up creates it, and calls that name no space use it. */
@@ -16,12 +16,7 @@ export const DESCRIPTION_MAX = 10_000;
 
 /** Space names follow the model-name rules (they appear in URLs the same way). */
 export function assertSpaceName(name: string): void {
-  if (typeof name !== 'string' || !isValidModelName(name)) {
-    throw invalidInput(
-      `space name '${printable(String(name), 40)}' is invalid: use 1-${MODEL_NAME_MAX} letters, digits, '.', '_' or '-', ` +
-        "starting with a letter or digit, without '..'",
-    );
-  }
+  assertName('space', name);
 }
 
 /** A user alias: valid, and not one of the computed ones. */
