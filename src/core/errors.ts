@@ -54,6 +54,15 @@ export function loadFailureReason(err: unknown, max = 300): string {
   return printable(scrubbed || 'the model could not be loaded', max);
 }
 
+/** A caller's value as an error message shows it: its kind, and short values themselves. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `string "${printable(value, 40)}"`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value).slice(0, 20)}`;
+}
+
 /** Echo caller-supplied identifiers safely: bounded length, control characters escaped. */
 export function printable(value: string, max = 80): string {
   const clipped = value.length > max ? `${value.slice(0, max)}...` : value;

@@ -1,4 +1,4 @@
-import { invalidInput, printable } from './errors.js';
+import { describeValue, invalidInput, printable } from './errors.js';
 import type { Feature } from './manifest.js';
 import type { FeatureBinding, ModelSchema } from './model-schema.js';
 import { tensorFromElements, type Tensor, type TensorSpec } from './tensor.js';
@@ -41,8 +41,7 @@ function coerce(value: unknown, feature: Feature, spec: TensorSpec, row: number,
     return Number(value);
   }
   const expected = spec.datatype === 'BYTES' ? 'a string' : spec.datatype === 'BOOL' ? 'true or false' : 'a finite number';
-  const got = typeof value === 'string' ? `string "${printable(value, 40)}"` : Array.isArray(value) ? 'an array' : `${typeof value} ${String(value).slice(0, 20)}`;
-  throw invalidInput(`${ctx.label(row)}: feature '${feature.name}' expected ${expected}, got ${got}`);
+  throw invalidInput(`${ctx.label(row)}: feature '${feature.name}' expected ${expected}, got ${describeValue(value)}`);
 }
 
 /** Feature-name lookups, built once per model's feature list rather than once per request. */

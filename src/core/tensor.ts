@@ -1,6 +1,6 @@
 import { datatypeInfo, type Datatype, type TensorData } from './datatypes.js';
 import { fromHalfBits, toHalfBits } from './float16.js';
-import { invalidInput } from './errors.js';
+import { describeValue, invalidInput } from './errors.js';
 
 /** A named tensor's declared type; -1 in shape marks a dynamic dimension. */
 export interface TensorSpec {
@@ -24,20 +24,12 @@ export function elementCount(shape: readonly number[]): number {
   return n;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}...` : value)}`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}
-
 /** Builds a tensor from flat JSON elements, checking every element against the datatype. */
 export function tensorFromElements(name: string, datatype: Datatype, shape: number[], values: readonly unknown[]): Tensor {
   const info = datatypeInfo(datatype);
   const data = info.create(values.length);
   const fail = (i: number, expected: string): never => {
-    throw invalidInput(`input '${name}' element ${i}: expected ${expected} for ${datatype}, got ${describe(values[i])}`);
+    throw invalidInput(`input '${name}' element ${i}: expected ${expected} for ${datatype}, got ${describeValue(values[i])}`);
   };
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -118,7 +110,7 @@ export function flattenData(name: string, data: unknown, shape: readonly number[
     if (!Array.isArray(node) || node.length !== shape[dim]) {
       throw invalidInput(
         `input '${name}' data${where()}: expected an array of ${shape[dim]} elements for shape [${shape.join(', ')}], ` +
-          `got ${Array.isArray(node) ? `${node.length} elements` : describe(node)}`,
+          `got ${Array.isArray(node) ? `${node.length} elements` : describeValue(node)}`,
       );
     }
     for (let i = 0; i < node.length; i++) {
