@@ -145,8 +145,8 @@ function operations(repos: RegistryRepositories, spaceId: string, ids: string[],
     {
       // What an idempotent import asks once it has the model and the upload's digest.
       name: 'version by sha256',
-      calls: 'models.findVersionBySha256',
-      run: async (i) => (await models.findVersionBySha256(ids[pick(i)]!, sha256Of(pick(i), 2)))?.version === 2,
+      calls: 'models.findVersionsBySha256',
+      run: async (i) => (await models.findVersionsBySha256(ids[pick(i)]!, sha256Of(pick(i), 2)))[0]?.version === 2,
     },
   ];
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config/config.js';
@@ -16,14 +17,43 @@ import type { ProtocolDeps } from './protocols/shared/protocol-deps.js';
 import { registerWmlRoutes } from './protocols/wml/wml.routes.js';
 import { ModelManager } from './runtime/model-manager.js';
 import { OnnxRuntime } from './runtime/onnx/onnx.runtime.js';
+import { ArtifactCache } from './registry/artifact-cache.js';
+import { CanaryRouter } from './registry/canary-router.js';
+import { DeploymentPool } from './registry/deployment-pool.js';
+import { DeploymentService } from './registry/deployment.service.js';
+import { ModelRegistryService } from './registry/model-registry.service.js';
+import { DEFAULT_SPACE } from './registry/registry-names.js';
+import { RegistryModelSource } from './registry/registry-model.source.js';
+import { importModelFolder } from './registry/startup-import.js';
+import type { ModelValidator } from './registry/version-validator.js';
+import { SessionBudget } from './runtime/session-budget.js';
+import { openModelVersion, type RuntimeLoader } from './runtime/version-loader.js';
+import { LocalFolderBlobStore } from './storage/blob/local-folder.blob-store.js';
 import { ModelFolderSource } from './storage/model-folder.source.js';
+import { openDatabase } from './storage/sql/database.js';
+import { createSqlRepositories } from './storage/sql/sql-repositories.js';
 import { PLINTH_VERSION } from './version.js';
 
 export interface Plinth {
   app: FastifyInstance;
   inference: InferenceService;
   lifecycle: Lifecycle;
+  registry: ModelRegistryService;
+  deployments: DeploymentService;
+  budget: SessionBudget;
 }
+
+/** Loads a model file for validation, reports what the session says, and releases it. */
+const validateWithOrt: ModelValidator = async (modelFile) => {
+  const runtime = await OnnxRuntime.load(modelFile, { intraOpThreads: 1 });
+  try {
+    return { signature: runtime.signature, graphLabels: runtime.graphLabels };
+  } finally {
+    await runtime.dispose();
+  }
+};
+
+const loadRuntime: RuntimeLoader = (file, options) => OnnxRuntime.load(file, options);
 
 /** The one place concrete adapters are chosen and wired together. */
 export async function buildApp(config: Config): Promise<Plinth> {
@@ -43,9 +73,32 @@ export async function buildApp(config: Config): Promise<Plinth> {
     schemaErrorFormatter: formatSchemaErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const source = new ModelFolderSource(config.modelsDir);
-  const models = new ModelManager(source, (bytes, options) => OnnxRuntime.load(bytes, options), { intraOpThreads: config.intraOpThreads }, app.log);
-  const inference = new InferenceService(models);
+  // Storage: SQLite and a blob folder under the data directory (PostgreSQL and S3 adapters plug in here).
+  const db = await openDatabase(join(config.dataDir, 'plinth.db'));
+  const repos = createSqlRepositories(db);
+  const blobs = await LocalFolderBlobStore.open(join(config.dataDir, 'blobs'));
+  const registry = new ModelRegistryService(repos, blobs, validateWithOrt, { tmpRoot: join(config.dataDir, 'tmp'), log: app.log });
+  await registry.ensureDefaultSpace();
+
+  // Serving: default-space models by name, deployments by name or id, under one memory budget.
+  const cache = new ArtifactCache(registry, join(config.dataDir, 'cache'));
+  const folder = new ModelFolderSource(config.modelsDir);
+  let following = false;
+  const source = new RegistryModelSource(registry, cache, DEFAULT_SPACE, async () => {
+    const { imported, refused } = await importModelFolder(registry, folder, app.log);
+    // After start-up, a version dropped into the folder moves the deployments that follow `latest`.
+    if (following) for (const { model } of imported) await deployments.modelChanged(model.id);
+    return refused;
+  });
+  const budget = new SessionBudget(config.sessionBudgetMb * 1024 * 1024, app.log);
+  const models = new ModelManager(source, loadRuntime, { intraOpThreads: config.intraOpThreads }, app.log, budget);
+  const router = new CanaryRouter();
+  const pool = new DeploymentPool(cache, (spec, label) => openModelVersion(spec, loadRuntime, budget, label), router, config.intraOpThreads);
+  const deployments = new DeploymentService(repos, registry, pool.load, { router, unload: (id) => pool.drop(id) });
+  const inference = new InferenceService(models, pool, async (reference) => {
+    const resolved = await registry.resolve(DEFAULT_SPACE, reference);
+    return { name: resolved.model.name, version: String(resolved.version.version) };
+  });
   const lifecycle = new Lifecycle();
   const deps: ProtocolDeps = { inference, lifecycle, version: PLINTH_VERSION };
 
@@ -69,9 +122,20 @@ export async function buildApp(config: Config): Promise<Plinth> {
   registerMlflowRoutes(app, deps);
   registerInvocationRoutes(app, deps);
   registerWmlRoutes(app, deps);
-  app.addHook('onClose', async () => models.close());
+  app.addHook('onClose', async () => {
+    await pool.close();
+    await models.close();
+    await db.destroy();
+  });
 
   await models.loadAll();
+  await deployments.restoreAll();
+  // From now on every registry change reaches serving: new versions load, moved aliases switch.
+  following = true;
+  registry.onChange(async ({ space, model }) => {
+    if (space.name === DEFAULT_SPACE) await models.refresh(model.name);
+    await deployments.modelChanged(model.id);
+  });
   lifecycle.markLoaded();
-  return { app, inference, lifecycle };
+  return { app, inference, lifecycle, registry, deployments, budget };
 }

@@ -6,6 +6,13 @@ export const ConfigSchema = Type.Object({
   host: Type.String({ default: '0.0.0.0' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   modelsDir: Type.String({ default: 'examples/models' }),
+  /** The registry's SQLite file, blob store, artifact cache and upload temp files live here. */
+  dataDir: Type.String({ default: '.data' }),
+  /**
+   * Memory budget for loaded sessions, in MiB of model files: past it, the least recently used
+   * model or deployment session is unloaded (and reloaded on its next request). 0 = no limit.
+   */
+  sessionBudgetMb: Type.Integer({ minimum: 0, default: 4096 }),
   /** ONNX Runtime intra-op threads per session; 0 = ORT's choice (one per core). */
   intraOpThreads: Type.Integer({ minimum: 0, maximum: 256, default: 1 }),
   /** Largest request body in bytes (binary tensors included). */
@@ -34,6 +41,8 @@ const ENV: Record<keyof Config, string> = {
   host: 'PLINTH_HOST',
   port: 'PLINTH_PORT',
   modelsDir: 'PLINTH_MODELS',
+  dataDir: 'PLINTH_DATA_DIR',
+  sessionBudgetMb: 'PLINTH_SESSION_BUDGET_MB',
   intraOpThreads: 'PLINTH_INTRA_OP_THREADS',
   bodyLimit: 'PLINTH_BODY_LIMIT',
   maxJsonDepth: 'PLINTH_MAX_JSON_DEPTH',

@@ -4,44 +4,90 @@ import { assertModelName } from '../core/model-name.js';
 import { decodePredictions } from '../core/prediction.decoder.js';
 import { recordsToTensors } from '../core/records.mapper.js';
 import { checkShape, type Tensor } from '../core/tensor.js';
+import type { LazyModel } from '../runtime/lazy-model.js';
 import type { ModelManager, ModelStatus, ReadyModel } from '../runtime/model-manager.js';
-import type { InferenceRequest, InferenceResponse, ModelDescription, Prediction, PredictOptions, VersionSelector } from './inference.types.js';
+import type {
+  InferenceRequest,
+  InferenceResponse,
+  ModelDescription,
+  Prediction,
+  PredictOptions,
+  ReferenceResolver,
+  ServedDeployments,
+  VersionSelector,
+} from './inference.types.js';
+
+/** A version selector that is a number, normalised ('007' -> '7'). */
+export function versionNumber(selector: string): string {
+  if (!/^[0-9]{1,9}$/.test(selector)) {
+    throw invalidInput(`version '${printable(selector, 40)}' is invalid: expected a version number, 'latest' or 'best'`);
+  }
+  return String(Number(selector));
+}
+
+/** A deployment's maxBatchSize, checked before any work. */
+function checkBatch(model: ReadyModel, rows: number): void {
+  if (model.maxBatchSize !== undefined && rows > model.maxBatchSize) {
+    throw new PlinthError('PAYLOAD_TOO_LARGE', `the request holds ${rows} rows, but '${model.name}' takes at most ${model.maxBatchSize} per request (its runtime.maxBatchSize)`);
+  }
+}
 
 /**
  * The one data plane: every protocol adapter resolves models and runs predictions through
  * this service, so validation and behaviour are the same whatever the wire format.
  */
 export class InferenceService {
-  constructor(private readonly models: ModelManager) {}
+  constructor(
+    private readonly models: ModelManager,
+    private readonly deployments?: ServedDeployments,
+    private readonly resolveReference?: ReferenceResolver,
+  ) {}
 
-  /** Resolves a model and version selector (`latest`, `best`, a number, or none) to a ready model. */
-  resolve(name: string, selector?: VersionSelector): ReadyModel {
+  /**
+   * What serves `name`: a deployment (by name or id), a model reference (`iris@production`,
+   * `models:/iris/3`), or a model name with a version selector (`latest`, `best`, a number, none).
+   * `forRequest` counts the pick in a deployment's canary statistics.
+   */
+  private select(name: string, selector: VersionSelector, forRequest: boolean): LazyModel | Promise<LazyModel> {
+    const deployment = this.deployments?.find(name);
+    if (deployment) return deployment.choose(selector, forRequest);
+    if (this.resolveReference && (name.includes('@') || name.startsWith('models:/'))) return this.selectReference(name, selector);
     assertModelName(name);
-    if (selector === undefined || selector === 'latest') return this.models.get(name);
+    if (selector === undefined || selector === 'latest') return this.models.pick(name);
     if (selector === 'best') return this.best(name);
-    if (!/^[0-9]{1,9}$/.test(selector)) {
-      throw invalidInput(`version '${printable(selector, 40)}' is invalid: expected a version number, 'latest' or 'best'`);
+    return this.models.pick(name, versionNumber(selector));
+  }
+
+  private async selectReference(reference: string, selector: VersionSelector): Promise<LazyModel> {
+    if (selector !== undefined && selector !== 'latest') {
+      throw invalidInput(`'${printable(reference, 80)}' already names its version: do not give version '${printable(selector, 20)}' too`);
     }
-    return this.models.get(name, String(Number(selector)));
+    const { name, version } = await this.resolveReference!(reference);
+    return this.models.pick(name, version);
+  }
+
+  /** The ready model to run, reloading its session if the memory budget evicted it. */
+  async resolve(name: string, selector?: VersionSelector): Promise<ReadyModel> {
+    return (await this.select(name, selector, true)).acquire();
   }
 
   /** The `best` version by the rule in core/best-version.ts. */
-  private best(name: string): ReadyModel {
+  private best(name: string): LazyModel {
     const ready = this.models.readyVersions(name);
-    if (!ready.length) return this.models.get(name); // throws the unavailable reason
+    if (!ready.length) return this.models.pick(name); // throws the unavailable reason
     const best = pickBest(ready, (m) => m.schema);
     if (!best) throw noBestVersion(name);
     return best.item;
   }
 
-  describe(name: string, selector?: VersionSelector): ModelDescription {
-    const model = this.resolve(name, selector);
+  async describe(name: string, selector?: VersionSelector): Promise<ModelDescription> {
+    const model = await this.select(name, selector, false);
     return {
       name: model.name,
       version: model.version,
-      versions: this.models.status(name).versions.map((v) => v.version),
+      versions: this.deployments?.find(name)?.versions() ?? this.models.status(model.name).versions.map((v) => v.version),
       platform: 'onnx',
-      signature: model.runtime.signature,
+      signature: model.signature,
       schema: model.schema,
     };
   }
@@ -64,7 +110,7 @@ export class InferenceService {
   async load(name: string): Promise<ModelStatus> {
     assertModelName(name);
     const status = await this.models.load(name);
-    if (!status.versions.some((v) => v.state === 'READY')) this.models.get(name); // throws the reason
+    if (!status.versions.some((v) => v.state === 'READY')) this.models.pick(name); // throws the reason
     return status;
   }
 
@@ -74,9 +120,9 @@ export class InferenceService {
   }
 
   /** True when the model (or the given version) can serve now. */
-  isReady(name: string, selector?: VersionSelector): boolean {
+  async isReady(name: string, selector?: VersionSelector): Promise<boolean> {
     try {
-      this.resolve(name, selector);
+      await this.select(name, selector, false);
       return true;
     } catch (err) {
       if (err instanceof PlinthError && err.code === 'MODEL_UNAVAILABLE') return false;
@@ -85,7 +131,7 @@ export class InferenceService {
   }
 
   async infer(name: string, selector: VersionSelector, request: InferenceRequest): Promise<InferenceResponse> {
-    const model = this.resolve(name, selector);
+    const model = await this.resolve(name, selector);
     const { signature } = model.runtime;
     const given = new Map<string, Tensor>();
     for (const tensor of request.inputs) {
@@ -107,13 +153,15 @@ export class InferenceService {
         throw invalidInput(`unknown output '${printable(out, 60)}'; model '${name}' has ${signature.outputs.map((o) => `'${o.name}'`).join(', ')}`);
       }
     }
+    checkBatch(model, request.inputs[0]?.shape[0] ?? 0);
     const results = await model.runtime.run([...given.values()], outputNames);
     return { modelName: model.name, modelVersion: model.version, id: request.id, outputs: outputNames.map((n) => results.get(n)!) };
   }
 
   /** Record-level prediction: records keyed by feature name in, labels / values and probabilities out. */
   async predict(name: string, selector: VersionSelector, records: unknown[], options: PredictOptions = {}): Promise<Prediction> {
-    const model = this.resolve(name, selector);
+    const model = await this.resolve(name, selector);
+    checkBatch(model, records.length);
     const inputs = recordsToTensors(model.schema, records, options);
     const outputs = await model.runtime.run(inputs, model.runtime.signature.outputs.map((o) => o.name));
     const decoded = decodePredictions(model.schema, outputs, records.length, options.probabilities ?? true);

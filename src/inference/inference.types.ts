@@ -2,6 +2,8 @@ import type { JsonElement, Tensor } from '../core/tensor.js';
 import type { ModelSchema, Signature } from '../core/model-schema.js';
 import type { RecordOptions } from '../core/records.mapper.js';
 
+import type { LazyModel } from '../runtime/lazy-model.js';
+
 export type { ModelStatus, VersionStatus } from '../runtime/model-manager.js';
 
 /** A tensor-level request, as the Open Inference Protocol and MLflow `inputs` carry it. */
@@ -44,3 +46,21 @@ export interface ModelDescription {
 
 /** Which version to use: a number, the newest (`latest`), or the best by primary metric. */
 export type VersionSelector = string | undefined;
+
+/** The online deployments being served, found by name or id (the registry's DeploymentPool). */
+export interface ServedDeployments {
+  find(nameOrId: string): ServedDeployment | undefined;
+}
+
+export interface ServedDeployment {
+  /**
+   * The version for a request: the one `selector` numbers, else the canary split's pick.
+   * `count` records the pick in the per-version traffic counts (requests, not metadata reads).
+   */
+  choose(selector: VersionSelector, count: boolean): LazyModel;
+  /** The versions it serves: the primary's, then the canary's. */
+  versions(): string[];
+}
+
+/** Resolves `name@alias` and `models:/...` references to a model name and version number. */
+export type ReferenceResolver = (reference: string) => Promise<{ name: string; version: string }>;

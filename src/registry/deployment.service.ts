@@ -87,6 +87,8 @@ export interface DeploymentServiceOptions {
   /** A load taking longer than this marks the deployment failed (default 5 minutes). */
   loadTimeoutMs?: number;
   router?: CanaryRouter;
+  /** Stops serving a deleted deployment (the app's DeploymentPool.drop). */
+  unload?: (deploymentId: string) => Promise<void>;
 }
 
 const DEFAULT_LIMIT = 100;
@@ -157,6 +159,7 @@ const referenceOf = (modelName: string, selector: VersionSelector): string =>
 export class DeploymentService {
   private readonly router: CanaryRouter;
   private readonly loadTimeoutMs: number;
+  private readonly unload: (deploymentId: string) => Promise<void>;
   /** The latest load per deployment id; earlier ones finishing later do not write their status. */
   private readonly loads = new Map<string, { generation: number; settled: Promise<DeploymentRow | undefined> }>();
   private generation = 0;
@@ -169,6 +172,7 @@ export class DeploymentService {
   ) {
     this.router = options.router ?? new CanaryRouter();
     this.loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+    this.unload = options.unload ?? (async () => undefined);
   }
 
   // -- create, read ----------------------------------------------------------------------------
@@ -269,6 +273,46 @@ export class DeploymentService {
     this.loads.delete(row.id);
     if (!(await this.repos.deployments.delete(row.id))) throw this.missing(id);
     this.router.forget(row.id);
+    await this.unload(row.id);
+  }
+
+  // -- following the registry ------------------------------------------------------------------
+
+  /** Loads every stored deployment again (at start-up): each comes back `ready` or `failed`. */
+  async restoreAll(): Promise<void> {
+    const loads: Promise<unknown>[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.repos.deployments.list({ limit: 1000, cursor });
+      for (const row of page.items) if (row.kind === 'online') loads.push(this.startLoad(row));
+      cursor = page.nextCursor;
+    } while (cursor);
+    await Promise.all(loads);
+  }
+
+  /**
+   * After a model's versions or aliases change: every deployment of it whose target now
+   * resolves to other versions (`latest` after an upload, a moved `production`) loads them and
+   * switches over; the others are left alone.
+   */
+  async modelChanged(modelId: string): Promise<void> {
+    const loads: Promise<unknown>[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.repos.deployments.list({ limit: 1000, cursor, modelId });
+      for (const row of page.items) {
+        const resolved = await this.resolveTarget(row).catch(() => undefined);
+        const serving = this.router.has(row.id) ? this.router.stats(row.id) : undefined;
+        const same =
+          resolved !== undefined &&
+          serving?.primary.version === resolved.primary.version.version &&
+          serving.canary?.version === resolved.canary?.version.version.version &&
+          serving.canary?.percent === resolved.canary?.percent;
+        if (!same) loads.push(this.startLoad(row));
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    await Promise.all(loads);
   }
 
   // -- serving ---------------------------------------------------------------------------------

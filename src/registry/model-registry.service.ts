@@ -1,4 +1,7 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { parseManifest, type Manifest } from '../core/manifest.js';
 import { invalidInput, modelNotFound, PlinthError, printable, versionNotFound } from '../core/errors.js';
 import { assertModelName } from '../core/model-name.js';
 import { parseModelReference, type ModelReference } from '../core/model-uri.js';
@@ -31,6 +34,15 @@ export interface ModelRegistryOptions {
   /** Told about clean-up that failed after the operation itself succeeded (orphan blobs). */
   log?: { warn(details: object, message: string): void };
 }
+
+/** A change to what a model's references resolve to (a version added or removed, an alias moved). */
+export interface RegistryChange {
+  space: SpaceRow;
+  model: Pick<ModelRow, 'id' | 'name'>;
+}
+
+/** Told after each change commits (the serving side loads or drops versions); its errors are logged, not thrown. */
+export type RegistryChangeListener = (change: RegistryChange) => Promise<void>;
 
 export interface UploadVersionInput {
   /** Space name; `default` when omitted. */
@@ -94,6 +106,17 @@ function destroyStream(stream: unknown): void {
   if (s && typeof s.destroy === 'function' && !s.destroyed) s.destroy();
 }
 
+/** The parsed model.yaml of a local model (folder or sidecar), or undefined when it has none. */
+async function localManifest(path: string, manifestFile: string | undefined): Promise<Manifest | undefined> {
+  const file = manifestFile ?? ((await stat(path)).isDirectory() ? join(path, 'model.yaml') : undefined);
+  if (file === undefined) return undefined;
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  return text === undefined ? undefined : parseManifest(text);
+}
+
 function checkVersionNumber(version: number): number {
   if (!Number.isSafeInteger(version) || version < 1) throw invalidInput(`version must be a whole number >= 1, got ${printable(String(version), 20)}`);
   return version;
@@ -111,6 +134,21 @@ export class ModelRegistryService {
     private readonly validate: ModelValidator,
     private readonly options: ModelRegistryOptions,
   ) {}
+
+  private listener?: RegistryChangeListener;
+
+  /** Set once serving is up, so the start-up import does not load each model twice. */
+  onChange(listener: RegistryChangeListener): void {
+    this.listener = listener;
+  }
+
+  private async changed(space: SpaceRow, model: Pick<ModelRow, 'id' | 'name'>): Promise<void> {
+    try {
+      await this.listener?.({ space, model });
+    } catch (err) {
+      this.options.log?.warn({ model: model.name, space: space.name, err }, 'serving did not follow a registry change');
+    }
+  }
 
   // -- spaces ----------------------------------------------------------------------------------
 
@@ -147,7 +185,12 @@ export class ModelRegistryService {
    * at: they are content-addressed, so a retry reuses them, and they are never served).
    * The temporary folder is always removed.
    */
-  async uploadVersion(input: UploadVersionInput): Promise<RegisteredVersion> {
+  uploadVersion(input: UploadVersionInput): Promise<RegisteredVersion> {
+    return this.register(input, true);
+  }
+
+  /** uploadVersion; `notify` false for folder imports, whose caller (the serving scan) picks them up. */
+  private async register(input: UploadVersionInput, notify: boolean): Promise<RegisteredVersion> {
     let space: SpaceRow;
     let tags: string[] | undefined;
     let description: string | null | undefined;
@@ -177,6 +220,7 @@ export class ModelRegistryService {
           tags,
         }),
       );
+      if (notify) await this.changed(space, model);
       return { space, model: (await this.repos.models.get(model.id)) ?? model, version };
     } finally {
       await intake.cleanup();
@@ -186,9 +230,10 @@ export class ModelRegistryService {
   /**
    * Imports a model found on local disk (the `--models` folder at start-up): a version folder
    * holding model.onnx (and model.yaml, artifacts), or a `<name>.onnx` file with an optional
-   * sidecar manifest. Idempotent by the SHA-256 of model.onnx: when the model already has a
-   * version with that digest, that version is returned and nothing is written (so a model.yaml
-   * edited beside an unchanged model.onnx is not re-imported).
+   * sidecar manifest. Idempotent by the SHA-256 of model.onnx and the manifest: when the model
+   * already has a version with both, that version is returned and nothing is written (the same
+   * graph with other metrics in model.yaml is another version). Change listeners are not told:
+   * the import runs inside the serving side's scan, which loads what it imported.
    */
   async importFolderModel(name: string, path: string, options: { space?: string; manifestFile?: string } = {}): Promise<ImportResult> {
     assertModelName(name);
@@ -197,12 +242,14 @@ export class ModelRegistryService {
     try {
       const digest = await fileSha256(local.modelFile).catch(() => undefined);
       const existing = await this.repos.models.getByName(space.id, name);
-      const found = existing && digest !== undefined ? await this.repos.models.findVersionBySha256(existing.id, digest) : undefined;
+      const same = existing && digest !== undefined ? await this.repos.models.findVersionsBySha256(existing.id, digest) : [];
+      const manifest = same.length ? await localManifest(path, options.manifestFile) : undefined;
+      const found = same.find((v) => JSON.stringify(v.manifest) === JSON.stringify(manifest ?? null));
       if (existing && found) {
         destroyStream(local.stream);
         return { space, model: existing, version: found, imported: false };
       }
-      const registered = await this.uploadVersion({ space: space.name, name, filename: local.filename, stream: local.stream });
+      const registered = await this.register({ space: space.name, name, filename: local.filename, stream: local.stream }, false);
       return { ...registered, imported: true };
     } catch (err) {
       destroyStream(local.stream);
@@ -248,7 +295,7 @@ export class ModelRegistryService {
    * Its blobs are removed afterwards; a failure there only leaves orphan blobs (logged).
    */
   async deleteModel(spaceName: string, name: string): Promise<void> {
-    const { model } = await this.locateModel(spaceName, name);
+    const { space, model } = await this.locateModel(spaceName, name);
     const keys = new Set<string>();
     let cursor: string | undefined;
     do {
@@ -258,6 +305,7 @@ export class ModelRegistryService {
     } while (cursor);
     const deleted = await fromStorage({ model: name }, () => this.repos.models.delete(model.id));
     if (!deleted) throw this.missingModel(spaceName, name);
+    await this.changed(space, model);
     for (const key of keys) await this.dropBundle(key);
   }
 
@@ -283,7 +331,7 @@ export class ModelRegistryService {
    */
   async deleteVersion(spaceName: string, name: string, version: number): Promise<void> {
     checkVersionNumber(version);
-    const { model } = await this.locateModel(spaceName, name);
+    const { space, model } = await this.locateModel(spaceName, name);
     const row = await this.repos.models.getVersion(model.id, version);
     if (!row) throw versionNotFound(name, String(version));
     const users = await this.deploymentsSelecting(model, version);
@@ -294,7 +342,8 @@ export class ModelRegistryService {
     }
     const deleted = await fromStorage({ model: name, version }, () => this.repos.models.deleteVersion(model.id, version));
     if (!deleted) throw versionNotFound(name, String(version));
-    const remaining = await this.repos.models.findVersionBySha256(model.id, row.sha256);
+    await this.changed(space, model);
+    const [remaining] = await this.repos.models.findVersionsBySha256(model.id, row.sha256);
     const shared = remaining?.blobKey === row.blobKey || (remaining !== undefined && (await this.bundleStillUsed(model.id, row.blobKey)));
     if (!shared) await this.dropBundle(row.blobKey);
   }
@@ -305,16 +354,19 @@ export class ModelRegistryService {
   async setAlias(spaceName: string, name: string, alias: string, version: number): Promise<AliasRow> {
     assertUserAlias(alias);
     checkVersionNumber(version);
-    const { model } = await this.locateModel(spaceName, name);
+    const { space, model } = await this.locateModel(spaceName, name);
     const target = await this.repos.models.getVersion(model.id, version);
     if (!target || target.status !== 'ready') throw versionNotFound(name, String(version));
-    return fromStorage({ model: name, version }, () => this.repos.aliases.set(model.id, alias, version));
+    const row = await fromStorage({ model: name, version }, () => this.repos.aliases.set(model.id, alias, version));
+    await this.changed(space, model);
+    return row;
   }
 
   async deleteAlias(spaceName: string, name: string, alias: string): Promise<void> {
     assertUserAlias(alias);
-    const { model } = await this.locateModel(spaceName, name);
+    const { space, model } = await this.locateModel(spaceName, name);
     if (!(await this.repos.aliases.delete(model.id, alias))) throw this.missingAlias(name, alias);
+    await this.changed(space, model);
   }
 
   /** User aliases by name, then `latest` and `best` when the model has them. */

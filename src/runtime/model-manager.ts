@@ -1,20 +1,17 @@
 import { loadFailureReason, modelNotFound, modelUnavailable, PlinthError, versionNotFound } from '../core/errors.js';
 import { parseManifest } from '../core/manifest.js';
-import { describeModel, type ModelSchema } from '../core/model-schema.js';
-import type { ModelSourcePort } from '../storage/ports.js';
-import type { ModelRuntime, RuntimeOptions } from './model-runtime.js';
+import type { ModelSourcePort, ModelSourceScan } from '../storage/ports.js';
+import type { LazyModel } from './lazy-model.js';
+import type { ReadyModel, RuntimeOptions } from './model-runtime.js';
+import type { SessionBudget } from './session-budget.js';
+import { openModelVersion, type RuntimeLoader } from './version-loader.js';
 
-export type RuntimeLoader = (bytes: Uint8Array, options: RuntimeOptions) => Promise<ModelRuntime>;
+export type { RuntimeLoader };
 
-export interface ReadyModel {
-  name: string;
-  version: string;
-  runtime: ModelRuntime;
-  schema: ModelSchema;
-}
+export type { ReadyModel };
 
 export type VersionState =
-  | { state: 'READY'; model: ReadyModel }
+  | { state: 'READY'; model: LazyModel }
   | { state: 'LOADING' }
   | { state: 'UNAVAILABLE'; reason: string }
   | { state: 'UNLOADED' };
@@ -22,6 +19,8 @@ export type VersionState =
 export interface VersionStatus {
   version: string;
   state: VersionState['state'];
+  /** For READY: false while the memory budget has evicted its session (the next request reloads it). */
+  loaded?: boolean;
   reason?: string;
 }
 
@@ -52,6 +51,7 @@ export class ModelManager {
     private readonly loadRuntime: RuntimeLoader,
     private readonly options: RuntimeOptions,
     private readonly log: Logger,
+    private readonly budget: SessionBudget,
   ) {}
 
   get location(): string {
@@ -61,7 +61,10 @@ export class ModelManager {
   /** Rescans the source and loads every model it holds that is not loaded yet. */
   async loadAll(): Promise<void> {
     const names = await this.rescan();
-    for (const name of names) await this.load(name);
+    for (const name of names) {
+      // One model's refused reload must not stop the others from loading.
+      await this.loadScanned(name).catch((err: unknown) => this.log.warn({ model: name, reason: loadFailureReason(err) }, 'model reload refused'));
+    }
   }
 
   /** Rescans and reports every model in the source with its state (V2 repository index). */
@@ -71,16 +74,24 @@ export class ModelManager {
     return this.list();
   }
 
+  /** Versions the last scan could not take, for models that have others. */
+  private refused: NonNullable<ModelSourceScan['refused']> = [];
+
   private async rescan(): Promise<string[]> {
     const scan = await this.source.scan();
     for (const s of scan.skipped) this.log.warn(s, 'model repository entry skipped');
     this.scanned = new Map(scan.models.map((m) => [m.name, m.versions]));
+    this.refused = scan.refused ?? [];
     return scan.models.map((m) => m.name);
   }
 
   /** Loads (or reloads) every version of one model. */
   async load(name: string): Promise<ModelStatus> {
-    if (!this.scanned.has(name)) await this.rescan();
+    await this.rescan(); // picks up what changed in the source (a file dropped into --models)
+    return this.loadScanned(name);
+  }
+
+  private async loadScanned(name: string): Promise<ModelStatus> {
     const versions = this.scanned.get(name);
     if (!versions) throw modelNotFound(name);
     const states = this.models.get(name) ?? new Map<string, VersionState>();
@@ -88,11 +99,11 @@ export class ModelManager {
     for (const [version, state] of [...states]) {
       if (versions.includes(version)) continue;
       states.delete(version);
-      if (state.state === 'READY') await state.model.runtime.dispose();
+      if (state.state === 'READY') await state.model.close();
     }
     // A version already serving keeps serving until its replacement has loaded, and goes on
     // serving if the replacement fails; the failure is reported to the caller.
-    const failedReloads: string[] = [];
+    const failedReloads = this.refused.filter((r) => r.name === name).map((r) => `version ${r.version}: ${r.reason}`);
     for (const version of versions) {
       const old = states.get(version);
       if (old?.state !== 'READY') states.set(version, { state: 'LOADING' });
@@ -102,7 +113,7 @@ export class ModelManager {
         continue;
       }
       states.set(version, next);
-      if (old?.state === 'READY') await old.model.runtime.dispose();
+      if (old?.state === 'READY') await old.model.close();
     }
     if (failedReloads.length) {
       throw new PlinthError('LOAD_FAILED', `model '${name}' could not be reloaded (${failedReloads.join('; ')}); the previously loaded model keeps serving`);
@@ -110,18 +121,40 @@ export class ModelManager {
     return this.status(name);
   }
 
+  /**
+   * Loads the versions the source has that are not loaded yet and forgets the ones it no longer
+   * has, leaving every loaded version alone (after an upload or a deleted version).
+   */
+  async refresh(name: string): Promise<void> {
+    await this.rescan();
+    const versions = this.scanned.get(name) ?? [];
+    const states = this.models.get(name) ?? new Map<string, VersionState>();
+    for (const [version, state] of [...states]) {
+      if (versions.includes(version)) continue;
+      states.delete(version);
+      if (state.state === 'READY') await state.model.close();
+    }
+    if (versions.length === 0) {
+      this.models.delete(name);
+      return;
+    }
+    this.models.set(name, states);
+    for (const version of versions) {
+      if (states.get(version)?.state === 'READY') continue;
+      states.set(version, { state: 'LOADING' });
+      states.set(version, await this.loadVersion(name, version));
+    }
+  }
+
   private async loadVersion(name: string, version: string): Promise<VersionState> {
-    let runtime: ModelRuntime | undefined;
     try {
-      const bytes = await this.source.readModel(name, version);
+      const file = await this.source.modelFile(name, version);
       const manifestText = await this.source.readManifest(name, version);
       const manifest = manifestText === undefined ? {} : parseManifest(manifestText);
-      runtime = await this.loadRuntime(bytes, this.options);
-      const schema = describeModel(runtime.signature, runtime.graphLabels, manifest);
+      const model = await openModelVersion({ name, version, file, manifest, options: this.options }, this.loadRuntime, this.budget, `model ${name} ${version}`);
       this.log.info({ model: name, version }, 'model loaded');
-      return { state: 'READY', model: { name, version, runtime, schema } };
+      return { state: 'READY', model };
     } catch (err) {
-      await runtime?.dispose();
       const reason = loadFailureReason(err);
       this.log.warn({ model: name, version, reason }, 'model failed to load');
       return { state: 'UNAVAILABLE', reason };
@@ -133,7 +166,7 @@ export class ModelManager {
     if (!versions) throw modelNotFound(name);
     for (const [version, state] of versions) {
       versions.set(version, { state: 'UNLOADED' });
-      if (state.state === 'READY') await state.model.runtime.dispose();
+      if (state.state === 'READY') await state.model.close();
     }
   }
 
@@ -150,19 +183,29 @@ export class ModelManager {
     if (!versions) throw modelNotFound(name);
     return {
       name,
-      versions: byVersion(versions).map(([version, s]) => ({ version, state: s.state, ...(s.state === 'UNAVAILABLE' ? { reason: s.reason } : {}) })),
+      versions: byVersion(versions).map(([version, s]) => ({
+        version,
+        state: s.state,
+        ...(s.state === 'READY' && { loaded: s.model.loaded }),
+        ...(s.state === 'UNAVAILABLE' && { reason: s.reason }),
+      })),
     };
   }
 
-  /** Every READY version of a model, oldest first. */
-  readyVersions(name: string): ReadyModel[] {
+  /** Every READY version of a model, oldest first (loaded or evicted). */
+  readyVersions(name: string): LazyModel[] {
     const versions = this.models.get(name);
     if (!versions) throw modelNotFound(name);
     return byVersion(versions).flatMap(([, s]) => (s.state === 'READY' ? [s.model] : []));
   }
 
-  /** A ready version, or the newest ready one when no version is given. */
-  get(name: string, version?: string): ReadyModel {
+  /** A ready version, or the newest ready one when no version is given; reloads it if evicted. */
+  acquire(name: string, version?: string): ReadyModel | Promise<ReadyModel> {
+    return this.pick(name, version).acquire();
+  }
+
+  /** The version that would serve, without loading it. */
+  pick(name: string, version?: string): LazyModel {
     const versions = this.models.get(name);
     if (!versions) throw modelNotFound(name);
     if (version !== undefined) {
@@ -172,7 +215,7 @@ export class ModelManager {
       throw modelUnavailable(name, version, state.state === 'UNAVAILABLE' ? state.reason : state.state === 'LOADING' ? 'still loading' : 'unloaded');
     }
     // The hot path: one pass for the newest ready version, no sorting or copying.
-    let newest: ReadyModel | undefined;
+    let newest: LazyModel | undefined;
     for (const [v, s] of versions) {
       if (s.state === 'READY' && (!newest || Number(v) > Number(newest.version))) newest = s.model;
     }

@@ -1,4 +1,4 @@
-import type { Signature } from '../core/model-schema.js';
+import type { ModelSchema, Signature } from '../core/model-schema.js';
 import type { Tensor } from '../core/tensor.js';
 
 export interface RuntimeOptions {
@@ -13,4 +13,15 @@ export interface ModelRuntime {
   readonly graphLabels?: (string | number)[];
   run(inputs: Tensor[], outputNames: string[]): Promise<Map<string, Tensor>>;
   dispose(): Promise<void>;
+}
+
+/** A loaded model version ready to run: the session and what describeModel made of it. */
+export interface ReadyModel {
+  /** The name it is served under (a model or a deployment). */
+  name: string;
+  version: string;
+  runtime: ModelRuntime;
+  schema: ModelSchema;
+  /** Requests holding more rows are refused with 413 (a deployment's runtime setting). */
+  maxBatchSize?: number;
 }

@@ -3,9 +3,13 @@ import { join, resolve } from 'node:path';
 import { isValidModelName } from '../core/model-name.js';
 import type { ModelSourcePort, ModelSourceScan } from './ports.js';
 
-interface Located {
+export interface Located {
+  /** model.onnx, or `<name>.onnx` for a single-file model. */
   model: string;
+  /** model.yaml, or the `<name>.yaml` sidecar. */
   manifest?: string;
+  /** true for the `<name>/<version>/` layout, whose folder may hold other artifacts. */
+  inFolder: boolean;
 }
 
 const VERSION = /^[0-9]{1,9}$/;
@@ -38,7 +42,7 @@ export class ModelFolderSource implements ModelSourcePort {
         const name = entry.name.slice(0, -'.onnx'.length);
         if (!this.accept(name, entry.name, result)) continue;
         const sidecar = join(this.location, `${name}.yaml`);
-        located.set(`${name}/1`, { model: path, manifest: (await exists(sidecar)) ? sidecar : undefined });
+        located.set(`${name}/1`, { model: path, manifest: (await exists(sidecar)) ? sidecar : undefined, inFolder: false });
         result.models.push({ name, versions: ['1'] });
       } else if (entry.isDirectory()) {
         if (!this.accept(entry.name, entry.name, result)) continue;
@@ -52,7 +56,7 @@ export class ModelFolderSource implements ModelSourcePort {
           }
           const manifest = join(path, v.name, 'model.yaml');
           const version = String(Number(v.name));
-          located.set(`${entry.name}/${version}`, { model, manifest: (await exists(manifest)) ? manifest : undefined });
+          located.set(`${entry.name}/${version}`, { model, manifest: (await exists(manifest)) ? manifest : undefined, inFolder: true });
           versions.push(version);
         }
         if (versions.length === 0) {
@@ -76,14 +80,15 @@ export class ModelFolderSource implements ModelSourcePort {
     return reason === undefined;
   }
 
-  private find(name: string, version: string): Located {
+  /** The files of a version found by the last scan (for importing it into the registry). */
+  find(name: string, version: string): Located {
     const found = this.located.get(`${name}/${version}`);
     if (!found) throw new Error(`model '${name}' version ${version} is not in the repository`);
     return found;
   }
 
-  async readModel(name: string, version: string): Promise<Uint8Array> {
-    return readFile(this.find(name, version).model);
+  async modelFile(name: string, version: string): Promise<string> {
+    return this.find(name, version).model;
   }
 
   async readManifest(name: string, version: string): Promise<string | undefined> {

@@ -15,15 +15,20 @@ export interface ModelSourceScan {
   models: ModelSourceEntry[];
   /** Entries the source ignored, with the reason (logged at start-up). */
   skipped: { entry: string; reason: string }[];
+  /** Versions of listed models the source could not take; the listed versions keep serving. */
+  refused?: { name: string; version: string; reason: string }[];
 }
 
-/** Where model files come from: a folder today, a registry's blob store later. */
+/** Where served model files come from: a folder, or the registry's blob store. */
 export interface ModelSourcePort {
   /** A human-readable location for logs and /service-info. */
   readonly location: string;
   scan(): Promise<ModelSourceScan>;
-  /** Bytes of a version found by the last scan; throws if it is gone. */
-  readModel(name: string, version: string): Promise<Uint8Array>;
+  /**
+   * A local path to the model.onnx of a version found by the last scan, with any external data
+   * files beside it (ONNX Runtime resolves them relative to it); throws if the version is gone.
+   */
+  modelFile(name: string, version: string): Promise<string>;
   /** The version's model.yaml text, or undefined when it has none. */
   readManifest(name: string, version: string): Promise<string | undefined>;
 }
@@ -225,8 +230,8 @@ export interface ModelRepository {
    */
   createVersion(version: NewModelVersion): Promise<ModelVersionRow>;
   getVersion(modelId: string, version: number): Promise<ModelVersionRow | undefined>;
-  /** The newest version with this digest (idempotent imports). */
-  findVersionBySha256(modelId: string, sha256: string): Promise<ModelVersionRow | undefined>;
+  /** The versions whose model.onnx has this digest, newest first (idempotent imports). */
+  findVersionsBySha256(modelId: string, sha256: string): Promise<ModelVersionRow[]>;
   /** The highest-numbered version in that status (default `ready`). */
   latestVersion(modelId: string, status?: ModelVersionStatus): Promise<ModelVersionRow | undefined>;
   /** Ordered by version number, ascending. */

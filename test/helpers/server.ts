@@ -23,7 +23,7 @@ export interface TestServer extends Plinth {
 export async function startServer(files: Record<string, string>, overrides: Partial<Config> = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'plinth-test-'));
   for (const [target, source] of Object.entries(files)) await cp(source, join(dir, target), { recursive: true });
-  const config = loadConfig({ modelsDir: dir, host: '127.0.0.1', port: 0, logLevel: 'silent', ...overrides }, {});
+  const config = loadConfig({ modelsDir: dir, dataDir: join(dir, '.data'), host: '127.0.0.1', port: 0, logLevel: 'silent', ...overrides }, {});
   const plinth = await buildApp(config);
   const address = await plinth.app.listen({ host: '127.0.0.1', port: 0 });
   return {

@@ -224,7 +224,7 @@ describe('repository extension', () => {
       const r = await post(`${server.url}/v2/repository/models/add-mul/load`, {});
       assert.equal(r.status, 422);
       assert.equal(r.json.code, 'LOAD_FAILED');
-      assert.match(r.json.error, /add-mul' could not be reloaded \(version 1: .*protobuf parsing failed.*\); the previously loaded model keeps serving/);
+      assert.match(r.json.error, /add-mul' could not be reloaded \(version 1: .*not an ONNX model.*\); the previously loaded model keeps serving/);
       assert.doesNotMatch(r.json.error, /\/tmp|plinth-test/);
       const still = await infer('add-mul', { inputs: [{ name: 'a', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }, { name: 'b', shape: [1, 3], datatype: 'FP32', data: [1, 1, 1] }] });
       assert.equal(still.status, 200);

@@ -36,12 +36,12 @@ test('scans single files and numbered version folders, skipping what is not a mo
   assert.match(skipped['multi.onnx']!, /already serves the name 'multi'/);
   assert.equal(await source.readManifest('single', '1'), 'description: sidecar\n');
   assert.equal(await source.readManifest('multi', '2'), undefined);
-  assert.ok((await source.readModel('multi', '10')).length > 0);
+  assert.ok((await source.modelFile('multi', '10')).endsWith('model.onnx'));
 });
 
 test('never reads a name the scan did not find', async () => {
   const source = new ModelFolderSource(dir);
   await source.scan();
-  await assert.rejects(source.readModel('../single', '1'), /not in the repository/);
-  await assert.rejects(source.readModel('single', '2'), /not in the repository/);
+  await assert.rejects(source.modelFile('../single', '1'), /not in the repository/);
+  await assert.rejects(source.modelFile('single', '2'), /not in the repository/);
 });

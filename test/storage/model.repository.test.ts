@@ -85,8 +85,8 @@ test('versions keep their JSON columns, and latest / by-digest lookups find the 
   assert.deepEqual(v1.signature, signature);
   assert.equal((await repos.models.latestVersion(model.id))?.version, 1, 'latest means latest ready');
   assert.equal((await repos.models.latestVersion(model.id, 'pending'))?.version, 2);
-  assert.equal((await repos.models.findVersionBySha256(model.id, digest(2)))?.version, 2);
-  assert.equal(await repos.models.findVersionBySha256(model.id, digest(3)), undefined);
+  assert.deepEqual((await repos.models.findVersionsBySha256(model.id, digest(2))).map((v) => v.version), [2]);
+  assert.deepEqual(await repos.models.findVersionsBySha256(model.id, digest(3)), []);
   const ready = await repos.models.updateVersion(model.id, 2, { status: 'ready', metrics: { accuracy: 0.95 } });
   assert.equal(ready.status, 'ready');
   assert.deepEqual(ready.metrics, { accuracy: 0.95 });

@@ -12,21 +12,22 @@ import { InvocationsBody, InvocationsResponse } from './mlflow.schema.js';
 
 const tags = ['mlflow'];
 
-function summary(inference: InferenceService, status: ModelStatus) {
+async function summary(inference: InferenceService, status: ModelStatus) {
+  const versions = [];
+  for (const v of status.versions) {
+    versions.push({ ...v, ...(v.state === 'READY' ? { metrics: (await inference.describe(status.name, v.version)).schema.metrics } : {}) });
+  }
   return {
     name: status.name,
     // What `latest` resolves to: the newest version that can serve, not a newer one that failed to load.
     latest_version: status.versions.filter((v) => v.state === 'READY').at(-1)?.version ?? null,
-    versions: status.versions.map((v) => ({
-      ...v,
-      ...(v.state === 'READY' ? { metrics: inference.describe(status.name, v.version).schema.metrics } : {}),
-    })),
+    versions,
   };
 }
 
-function bestVersion(inference: InferenceService, name: string): string | null {
+async function bestVersion(inference: InferenceService, name: string): Promise<string | null> {
   try {
-    return inference.resolve(name, 'best').version;
+    return (await inference.describe(name, 'best')).version;
   } catch (err) {
     if (err instanceof PlinthError && (err.code === 'CONFLICT' || err.code === 'MODEL_UNAVAILABLE')) return null;
     throw err;
@@ -38,20 +39,20 @@ export function registerInvocationRoutes(base: FastifyInstance, { inference }: P
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/model', { schema: { tags, summary: 'List models and their versions', response: { 200: ModelList } } }, async () =>
-    inference.list().map((m) => summary(inference, m)));
+    Promise.all(inference.list().map((m) => summary(inference, m))));
 
   app.get('/model/:name', { schema: { tags, summary: 'One model, its versions and the best one', params: NameParams, response: { 200: ModelDetail, ...errorResponses } } }, async (req) => {
     const status = inference.status(req.params.name);
-    const best = bestVersion(inference, req.params.name);
+    const best = await bestVersion(inference, req.params.name);
     return {
-      ...summary(inference, status),
+      ...(await summary(inference, status)),
       best_version: best,
-      primary_metric: best ? (inference.describe(req.params.name, best).schema.primaryMetric ?? null) : null,
+      primary_metric: best ? ((await inference.describe(req.params.name, best)).schema.primaryMetric ?? null) : null,
     };
   });
 
   app.get('/model/:name/:version', { schema: { tags, summary: "One version ('latest' and 'best' work too)", params: NameVersionParams, response: { 200: VersionDetail, 409: Type.Ref('Error'), ...errorResponses } } }, async (req) => {
-    const d = inference.describe(req.params.name, req.params.version);
+    const d = await inference.describe(req.params.name, req.params.version);
     return {
       name: d.name,
       version: d.version,

@@ -79,7 +79,7 @@ export async function invokeMlflow(inference: InferenceService, name: string, se
     const p = await inference.predict(name, selector, input.records, { textual: input.textual, probabilities: false });
     return { predictions: p.predictions, model_name: p.modelName, model_version: p.modelVersion };
   }
-  const d = inference.describe(name, selector);
+  const d = await inference.describe(name, selector);
   const response = await inference.infer(d.name, d.version, toTensorRequest(input.named, d.signature.inputs));
   return { predictions: tensorPredictions(response), model_name: response.modelName, model_version: response.modelVersion };
 }

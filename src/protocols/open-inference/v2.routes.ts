@@ -33,14 +33,14 @@ export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, 
     const versionOf = (p: object) => (p as { version?: string }).version;
 
     app.get(prefix, { schema: { tags, summary: 'Model metadata', params, response: { 200: ModelMetadata, ...errorResponses } } }, async (req) => {
-      const d = inference.describe(req.params.name, versionOf(req.params));
+      const d = await inference.describe(req.params.name, versionOf(req.params));
       return { name: d.name, versions: d.versions, platform: d.platform, inputs: d.signature.inputs, outputs: d.signature.outputs };
     });
 
     app.get(`${prefix}/ready`, {
       schema: { tags, summary: 'Model readiness', params, response: { 200: ModelReady, 503: ModelReady, 404: errorResponses[404], 400: errorResponses[400] } },
     }, async (req, reply) => {
-      const ready = inference.isReady(req.params.name, versionOf(req.params));
+      const ready = await inference.isReady(req.params.name, versionOf(req.params));
       return reply.status(ready ? 200 : 503).send({ name: req.params.name, ready });
     });
 

@@ -33,15 +33,15 @@ export function registerRecordsRoutes(base: FastifyInstance, { inference, lifecy
 
   const info = { tags, response: { 200: InfoResponse, ...errorResponses } };
   app.get('/models/:name/info', { schema: { ...info, summary: 'Model information', params: NameParams } }, async (req) =>
-    toInfoResponse(inference.describe(req.params.name)));
+    toInfoResponse(await inference.describe(req.params.name)));
   app.get('/info', { schema: { ...info, summary: 'Information on the only model served' } }, async () =>
-    toInfoResponse(inference.describe(inference.soleModel())));
+    toInfoResponse(await inference.describe(inference.soleModel())));
 
   const features = { tags, response: { 200: FeaturesResponse, ...errorResponses } };
   app.get('/models/:name/features', { schema: { ...features, summary: 'Model features', params: NameParams } }, async (req) =>
-    featuresOf(inference.describe(req.params.name)));
+    featuresOf(await inference.describe(req.params.name)));
   app.get('/features', { schema: { ...features, summary: 'Features of the only model served' } }, async () =>
-    featuresOf(inference.describe(inference.soleModel())));
+    featuresOf(await inference.describe(inference.soleModel())));
 
   const text = Type.String();
   app.get('/health', { schema: { tags: ['health'], summary: 'Liveness: answers "up"', response: { 200: text } } }, async (_req, reply) =>

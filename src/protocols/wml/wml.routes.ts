@@ -19,7 +19,7 @@ export function registerWmlRoutes(base: FastifyInstance, { inference }: Protocol
       response: { 200: WmlResponse, ...errorResponses },
     },
   }, async (req) => {
-    const { features } = inference.describe(req.params.id).schema;
+    const { features } = (await inference.describe(req.params.id)).schema;
     const predictions = [];
     for (const [i, entry] of req.body.input_data.entries()) {
       const rowLabel = (row: number) => `input_data[${i}].values[${row}]`;

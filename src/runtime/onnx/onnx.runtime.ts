@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { fromOrtType, toOrtType } from '../../core/datatypes.js';
 import type { Signature } from '../../core/model-schema.js';
@@ -27,16 +28,22 @@ export class OnnxRuntime implements ModelRuntime {
     readonly graphLabels: (string | number)[] | undefined,
   ) {}
 
-  static async load(bytes: Uint8Array, options: RuntimeOptions): Promise<OnnxRuntime> {
+  /**
+   * Loads from bytes, or from a path: a path lets ONNX Runtime find external data files beside
+   * the model, which it cannot do for bytes.
+   */
+  static async load(model: Uint8Array | string, options: RuntimeOptions): Promise<OnnxRuntime> {
     // ORT first: its reason for refusing a file ("Protobuf parsing failed") is the clearer one.
-    const session = await ort.InferenceSession.create(bytes, {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: options.intraOpThreads,
       interOpNumThreads: 1,
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
-    });
+    };
+    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
     try {
       const signature = { inputs: specsOf(session.inputMetadata, 'input'), outputs: specsOf(session.outputMetadata, 'output') };
+      const bytes = typeof model === 'string' ? await readFile(model) : model;
       return new OnnxRuntime(session, signature, classLabelsOf(readOnnxGraph(bytes)));
     } catch (err) {
       await session.release();
@@ -63,6 +70,9 @@ export class OnnxRuntime implements ModelRuntime {
   }
 
   async dispose(): Promise<void> {
+    // A request that picked this session in the current turn of the event loop calls run() before
+    // the loop turns (only microtasks lie between): wait one turn so its run counts as active.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     await this.session.release();
   }

@@ -178,16 +178,15 @@ export class SqlModelRepository implements ModelRepository {
     return r && toVersion(r);
   }
 
-  async findVersionBySha256(modelId: string, sha256: string): Promise<ModelVersionRow | undefined> {
-    const r = await this.db
+  async findVersionsBySha256(modelId: string, sha256: string): Promise<ModelVersionRow[]> {
+    const rows = await this.db
       .selectFrom('model_versions')
       .selectAll()
       .where('model_id', '=', modelId)
       .where('sha256', '=', sha256)
       .orderBy('version', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return r && toVersion(r);
+      .execute();
+    return rows.map(toVersion);
   }
 
   async latestVersion(modelId: string, status: ModelVersionStatus = 'ready'): Promise<ModelVersionRow | undefined> {

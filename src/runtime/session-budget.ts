@@ -1,0 +1,71 @@
+/** Something holding a loaded session that the budget may drop (it reloads on next use). */
+export interface BudgetEntry {
+  /** For logs: `model 3` or `deployment churn (model 3)`. */
+  readonly label: string;
+  /** What the session is charged: the model file's size, a fair proxy for ORT's weight memory. */
+  readonly bytes: number;
+  evict(): Promise<void>;
+}
+
+export interface BudgetStats {
+  /** 0 = unlimited. */
+  budgetBytes: number;
+  usedBytes: number;
+  loadedSessions: number;
+  evictions: number;
+}
+
+interface Logger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * The memory budget for loaded sessions, shared by models and deployments: when a load takes the
+ * total past the budget, the least recently used sessions are evicted until it fits again.
+ * A Set keeps insertion order, so re-inserting on use makes its first entry the least recently used:
+ * O(1) per request.
+ */
+export class SessionBudget {
+  private readonly entries = new Set<BudgetEntry>();
+  private used = 0;
+  private evictions = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Charges a freshly loaded session and evicts others, least recently used first, to fit. */
+  admit(entry: BudgetEntry): void {
+    if (this.entries.has(entry)) return this.touch(entry);
+    this.entries.add(entry);
+    this.used += entry.bytes;
+    this.shrink(entry);
+  }
+
+  touch(entry: BudgetEntry): void {
+    if (this.entries.delete(entry)) this.entries.add(entry);
+  }
+
+  /** Stops charging a session (unloaded or closed by its owner). */
+  release(entry: BudgetEntry): void {
+    if (this.entries.delete(entry)) this.used -= entry.bytes;
+  }
+
+  stats(): BudgetStats {
+    return { budgetBytes: this.maxBytes, usedBytes: this.used, loadedSessions: this.entries.size, evictions: this.evictions };
+  }
+
+  private shrink(keep: BudgetEntry): void {
+    if (this.maxBytes <= 0) return;
+    for (const entry of [...this.entries]) {
+      if (this.used <= this.maxBytes) break;
+      if (entry === keep) continue; // the one just loaded is about to serve; it may exceed the budget alone
+      this.release(entry);
+      this.evictions++;
+      this.log.info({ session: entry.label, bytes: entry.bytes, usedBytes: this.used, budgetBytes: this.maxBytes }, 'session evicted (memory budget)');
+      entry.evict().catch((err: unknown) => this.log.warn({ session: entry.label, err }, 'evicted session did not release cleanly'));
+    }
+  }
+}
