@@ -15,6 +15,7 @@ import { registerRecordsRoutes } from './protocols/records/records.routes.js';
 import { ErrorSchema } from './protocols/shared/common.schema.js';
 import type { ProtocolDeps } from './protocols/shared/protocol-deps.js';
 import { registerWmlRoutes } from './protocols/wml/wml.routes.js';
+import { registerDeploymentRoutes } from './protocols/management/deployments.routes.js';
 import { ModelManager } from './runtime/model-manager.js';
 import { OnnxRuntime } from './runtime/onnx/onnx.runtime.js';
 import { ArtifactCache } from './registry/artifact-cache.js';
@@ -90,7 +91,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
     if (following) for (const { model } of imported) await deployments.modelChanged(model.id);
     return refused;
   });
-  const budget = new SessionBudget(config.sessionBudgetMb * 1024 * 1024, app.log);
+  const budget = new SessionBudget(Math.round(config.sessionBudgetMb * 1024 * 1024), app.log);
   const models = new ModelManager(source, loadRuntime, { intraOpThreads: config.intraOpThreads }, app.log, budget);
   const router = new CanaryRouter();
   const pool = new DeploymentPool(cache, (spec, label) => openModelVersion(spec, loadRuntime, budget, label), router, config.intraOpThreads);
@@ -122,6 +123,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
   registerMlflowRoutes(app, deps);
   registerInvocationRoutes(app, deps);
   registerWmlRoutes(app, deps);
+  registerDeploymentRoutes(app, { deployments, budget });
   app.addHook('onClose', async () => {
     await pool.close();
     await models.close();

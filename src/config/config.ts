@@ -10,9 +10,10 @@ export const ConfigSchema = Type.Object({
   dataDir: Type.String({ default: '.data' }),
   /**
    * Memory budget for loaded sessions, in MiB of model files: past it, the least recently used
-   * model or deployment session is unloaded (and reloaded on its next request). 0 = no limit.
+   * model or deployment session is unloaded (and reloaded on its next request). 0 = no limit;
+   * fractions are allowed (0.5 = 512 KiB).
    */
-  sessionBudgetMb: Type.Integer({ minimum: 0, default: 4096 }),
+  sessionBudgetMb: Type.Number({ minimum: 0, default: 4096 }),
   /** ONNX Runtime intra-op threads per session; 0 = ORT's choice (one per core). */
   intraOpThreads: Type.Integer({ minimum: 0, maximum: 256, default: 1 }),
   /** Largest request body in bytes (binary tensors included). */

@@ -83,6 +83,27 @@ export interface DeploymentEndpoint {
   url: string;
 }
 
+/** A deployment as the API shows it: names instead of ids, references as written, live traffic. */
+export interface DeploymentView {
+  id: string;
+  name: string;
+  space: string;
+  description: string | null;
+  kind: DeploymentRow['kind'];
+  model: string;
+  target: { model: string; canary?: CanaryInput };
+  authMode: DeploymentAuthMode;
+  runtime: DeploymentRuntime;
+  status: DeploymentStatus;
+  reason: string | null;
+  /** What serves now and the requests each version took since the split was last loaded. */
+  traffic?: TrafficStats;
+  endpoints: DeploymentEndpoint[];
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface DeploymentServiceOptions {
   /** A load taking longer than this marks the deployment failed (default 5 minutes). */
   loadTimeoutMs?: number;
@@ -313,6 +334,35 @@ export class DeploymentService {
       cursor = page.nextCursor;
     } while (cursor);
     await Promise.all(loads);
+  }
+
+  /** The API's view of a row (space and model by name, target references, live traffic). */
+  async view(row: DeploymentRow): Promise<DeploymentView> {
+    const space = await this.spaceOf(row);
+    const model = await this.repos.models.get(row.target.modelId);
+    const modelName = model?.name ?? row.target.modelId;
+    const canary = row.target.canary;
+    return {
+      id: row.id,
+      name: row.name,
+      space: space.name,
+      description: row.description,
+      kind: row.kind,
+      model: modelName,
+      target: {
+        model: referenceOf(modelName, row.target.primary),
+        ...(canary && { canary: { reference: referenceOf(modelName, canary.selector), percent: canary.percent } }),
+      },
+      authMode: row.authMode,
+      runtime: row.runtime,
+      status: row.status,
+      reason: row.reason,
+      ...(this.router.has(row.id) && { traffic: this.router.stats(row.id) }),
+      endpoints: this.endpoints(row),
+      revision: row.revision,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    };
   }
 
   // -- serving ---------------------------------------------------------------------------------

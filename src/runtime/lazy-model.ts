@@ -5,15 +5,13 @@ import type { BudgetEntry, SessionBudget } from './session-budget.js';
 
 /**
  * One servable model version whose session the memory budget may evict; the next request
- * reloads it (counted in `reloads`). What describes it (name, version, schema) stays known
+ * reloads it (counted by the budget). What describes it (name, version, schema) stays known
  * while evicted, so listings and `best` need no reload.
  */
 export class LazyModel implements BudgetEntry {
   private model?: ReadyModel;
   private loading?: Promise<ReadyModel>;
   private closed = false;
-  /** Loads after evictions. */
-  reloads = 0;
 
   private constructor(
     readonly label: string,
@@ -63,8 +61,7 @@ export class LazyModel implements BudgetEntry {
         throw modelUnavailable(this.name, this.version, 'unloaded');
       }
       this.model = model;
-      this.reloads++;
-      this.budget.admit(this);
+      this.budget.admit(this, true);
       return model;
     } finally {
       this.loading = undefined;

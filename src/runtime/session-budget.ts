@@ -13,6 +13,8 @@ export interface BudgetStats {
   usedBytes: number;
   loadedSessions: number;
   evictions: number;
+  /** Sessions loaded again after an eviction. */
+  reloads: number;
 }
 
 interface Logger {
@@ -30,6 +32,7 @@ export class SessionBudget {
   private readonly entries = new Set<BudgetEntry>();
   private used = 0;
   private evictions = 0;
+  private reloads = 0;
 
   constructor(
     private readonly maxBytes: number,
@@ -37,7 +40,8 @@ export class SessionBudget {
   ) {}
 
   /** Charges a freshly loaded session and evicts others, least recently used first, to fit. */
-  admit(entry: BudgetEntry): void {
+  admit(entry: BudgetEntry, reload = false): void {
+    if (reload) this.reloads++;
     if (this.entries.has(entry)) return this.touch(entry);
     this.entries.add(entry);
     this.used += entry.bytes;
@@ -54,7 +58,7 @@ export class SessionBudget {
   }
 
   stats(): BudgetStats {
-    return { budgetBytes: this.maxBytes, usedBytes: this.used, loadedSessions: this.entries.size, evictions: this.evictions };
+    return { budgetBytes: this.maxBytes, usedBytes: this.used, loadedSessions: this.entries.size, evictions: this.evictions, reloads: this.reloads };
   }
 
   private shrink(keep: BudgetEntry): void {
