@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { PLINTH_VERSION } from '../version.js';
+import { registerDeploymentCommands } from './deployments.command.js';
 import { inspect } from './inspect.command.js';
 import { predict } from './predict.command.js';
 import { serve } from './serve.command.js';
@@ -41,6 +42,8 @@ program
   .option('-u, --url <url>', 'server address', process.env.PLINTH_URL ?? 'http://localhost:8080')
   .option('--proba', 'return class probabilities')
   .action((name: string, o: { data: string; url: string; proba?: boolean }) => predict(name, o));
+
+registerDeploymentCommands(program, process.env.PLINTH_URL ?? 'http://localhost:8080');
 
 program.parseAsync().catch((err: Error) => {
   console.error(`plinth: ${err.message}`);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
+import { callApi, jsonBody } from './api-client.js';
 
 function parseJsonFile(file: string, text: string): unknown {
   try {
@@ -16,20 +17,6 @@ export async function predict(name: string, options: { data: string; url: string
     ? parse(text, { columns: true, bom: true, skip_empty_lines: true, cast: true })
     : parseJsonFile(options.data, text);
   const url = new URL(`/models/${encodeURIComponent(name)}/predict${options.proba ? '?proba=1' : ''}`, options.url);
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(records) }).catch((err: Error) => {
-    // fetch only says "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is in its cause.
-    const cause = err.cause as { code?: string; message?: string } | undefined;
-    throw new Error(`cannot reach the server at ${url.origin}: ${cause?.code ?? cause?.message ?? err.message}`);
-  });
-  const body = await response.text();
-  if (!response.ok) {
-    let message = body;
-    try {
-      message = (JSON.parse(body) as { error?: string }).error ?? body;
-    } catch {
-      // not JSON: print it as it came
-    }
-    throw new Error(`${response.status}: ${message}`);
-  }
-  console.log(JSON.stringify(JSON.parse(body), null, 2));
+  const result = await callApi(url, jsonBody('POST', records));
+  console.log(JSON.stringify(result, null, 2));
 }

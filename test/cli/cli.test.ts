@@ -1,48 +1,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { assertReadableFailure, plinth } from '../helpers/cli.js';
 import { EXAMPLES, FIXTURES, ROOT, exampleModels, startServer, type TestServer } from '../helpers/server.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs `plinth` through tsx, asynchronously: the test servers live in this process, so a
- * synchronous spawn would block them from answering the CLI's requests.
- */
-function plinth(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, PLINTH_URL: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A readable one-line failure: `plinth: ...`, no stack trace, no source locations. */
-function assertReadableFailure(run: Run, ...message: RegExp[]): void {
-  assert.notEqual(run.code, 0, `expected a failure, got exit 0:\n${run.stdout}`);
-  const text = run.stderr.trim();
-  assert.match(text, /^plinth: /, text);
-  for (const m of message) assert.match(text, m);
-  assert.doesNotMatch(text, /^\s+at /m, `stack trace in:\n${text}`);
-  assert.doesNotMatch(text, /\.(ts|js):\d+/, `source location in:\n${text}`);
-  assert.doesNotMatch(text, /node_modules|node:internal/, text);
-}
 
 const IRIS_ONNX = join(EXAMPLES, 'iris/1/model.onnx');
 const IRIS_YAML = join(EXAMPLES, 'iris/1/model.yaml');
