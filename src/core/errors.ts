@@ -7,6 +7,12 @@
 export const ERROR_STATUS = {
   INVALID_INPUT: 400,
   MALFORMED_BODY: 400,
+  /** No credentials, or credentials that are not valid (the response says how to authenticate). */
+  UNAUTHENTICATED: 401,
+  /** The credential is valid but lacks the scope or space role the action needs. */
+  INSUFFICIENT_SCOPE: 403,
+  /** Refused whatever the scope: a browser request without its session's CSRF token. */
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   VERSION_NOT_FOUND: 404,
@@ -23,7 +29,8 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export class PlinthError extends Error {
   readonly status: number;
-  constructor(readonly code: ErrorCode, message: string) {
+  /** Response headers the error requires, such as an authentication challenge (WWW-Authenticate). */
+  constructor(readonly code: ErrorCode, message: string, readonly headers?: Readonly<Record<string, string>>) {
     super(message);
     this.name = 'PlinthError';
     this.status = ERROR_STATUS[code];

@@ -24,6 +24,7 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof PlinthError) {
       if (err.status >= 500) request.log.warn({ code: err.code }, err.message);
+      if (err.headers) reply.headers(err.headers);
       return reply.status(err.status).send({ error: err.message, code: err.code } satisfies ErrorBody);
     }
     if (err.validation) {

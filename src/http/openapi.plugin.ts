@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { SECURITY_SCHEMES } from '../auth/auth.schema.js';
 
 export const TAGS = [
   { name: 'open-inference', description: 'Open Inference Protocol (KServe V2 REST), with the binary tensor and repository extensions' },
@@ -8,6 +9,7 @@ export const TAGS = [
   { name: 'mlflow', description: 'MLflow scoring protocol and the MLflow model-invocation endpoint' },
   { name: 'wml', description: 'Watson Machine Learning online scoring' },
   { name: 'health', description: 'Liveness, readiness and service information' },
+  { name: 'auth', description: 'OAuth2 client credentials, token revocation and introspection, JWKS, console sign-in, clients and API keys' },
 ];
 
 /** OpenAPI document built from the route schemas; interactive docs at /api/docs. */
@@ -23,6 +25,8 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
           'Every error answers `{"error": "...", "code": "..."}`.',
       },
       tags: TAGS,
+      // Routes name these in their `security`; Swagger UI's Authorize button offers each.
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
     // Name shared schemas by their $id (components/schemas/Error) rather than def-0.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },

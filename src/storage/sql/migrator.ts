@@ -1,5 +1,6 @@
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import { registry0001 } from './migrations/0001-registry.js';
+import { auth0002 } from './migrations/0002-auth.js';
 
 /**
  * Every migration, in order. A static list rather than a folder scan: it works the same from
@@ -8,6 +9,7 @@ import { registry0001 } from './migrations/0001-registry.js';
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-registry': registry0001,
+  '0002-auth': auth0002,
 });
 
 /**

@@ -11,6 +11,12 @@ export interface Database {
   model_versions: ModelVersionsTable;
   aliases: AliasesTable;
   deployments: DeploymentsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  oauth_clients: OAuthClientsTable;
+  api_keys: ApiKeysTable;
+  signing_keys: SigningKeysTable;
+  revoked_tokens: RevokedTokensTable;
 }
 
 export interface SpacesTable {
@@ -82,4 +88,66 @@ export interface DeploymentsTable {
   revision: number;
   created_at: string;
   updated_at: string;
+}
+
+export interface UsersTable {
+  name: string;
+  /** argon2id, PHC string format. */
+  password_hash: string;
+  /** 0 or 1 (SQLite has no boolean). */
+  is_admin: number;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  /** SHA-256 hex of the cookie's session id. */
+  id_hash: string;
+  user_name: string;
+  /** SHA-256 hex of the session's CSRF token. */
+  csrf_hash: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface OAuthClientsTable {
+  id: string;
+  owner: string;
+  name: string;
+  secret_hash: string;
+  /** JSON array of scope names. */
+  scopes: string;
+  created_at: string;
+  expires_at: string | null;
+  secret_rotated_at: string | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  /** The key's public lookup part, unique. */
+  prefix: string;
+  owner: string;
+  space_id: string;
+  name: string;
+  secret_hash: string;
+  /** JSON array of scope names. */
+  scopes: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  /** JSON Web Key, private part included. */
+  private_jwk: string;
+  public_jwk: string;
+  created_at: string;
+  retired_at: string | null;
+  expires_at: string | null;
+}
+
+export interface RevokedTokensTable {
+  jti: string;
+  expires_at: string;
+  revoked_at: string;
 }

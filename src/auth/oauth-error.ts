@@ -1,0 +1,18 @@
+/** The error codes of RFC 6749 §5.2 that the token, revocation and introspection endpoints use. */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope';
+
+/**
+ * An OAuth endpoint's refusal. Answered with the RFC body `{error, error_description}` rather than
+ * Plinth's error shape, because OAuth client libraries parse exactly that.
+ */
+export class OAuthError extends Error {
+  constructor(readonly error: OAuthErrorCode, readonly description: string) {
+    super(description);
+    this.name = 'OAuthError';
+  }
+
+  /** invalid_client is 401 (the client failed to authenticate); everything else is 400. */
+  get status(): 400 | 401 {
+    return this.error === 'invalid_client' ? 401 : 400;
+  }
+}
