@@ -16,6 +16,7 @@ import { ErrorSchema } from './protocols/shared/common.schema.js';
 import type { ProtocolDeps } from './protocols/shared/protocol-deps.js';
 import { registerWmlRoutes } from './protocols/wml/wml.routes.js';
 import { registerDeploymentRoutes } from './protocols/management/deployments.routes.js';
+import { registerManagementRoutes } from './protocols/management/management.routes.js';
 import { ModelManager } from './runtime/model-manager.js';
 import { OnnxRuntime } from './runtime/onnx/onnx.runtime.js';
 import { ArtifactCache } from './registry/artifact-cache.js';
@@ -78,7 +79,11 @@ export async function buildApp(config: Config): Promise<Plinth> {
   const db = await openDatabase(join(config.dataDir, 'plinth.db'));
   const repos = createSqlRepositories(db);
   const blobs = await LocalFolderBlobStore.open(join(config.dataDir, 'blobs'));
-  const registry = new ModelRegistryService(repos, blobs, validateWithOrt, { tmpRoot: join(config.dataDir, 'tmp'), log: app.log });
+  const registry = new ModelRegistryService(repos, blobs, validateWithOrt, {
+    tmpRoot: join(config.dataDir, 'tmp'),
+    log: app.log,
+    limits: { maxUploadBytes: Math.round(config.maxUploadMb * 1024 * 1024) },
+  });
   await registry.ensureDefaultSpace();
 
   // Serving: default-space models by name, deployments by name or id, under one memory budget.
@@ -124,6 +129,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
   registerInvocationRoutes(app, deps);
   registerWmlRoutes(app, deps);
   registerDeploymentRoutes(app, { deployments, budget });
+  registerManagementRoutes(app, { registry, ...deps });
   app.addHook('onClose', async () => {
     await pool.close();
     await models.close();

@@ -1,3 +1,6 @@
+/** Where CLI commands find the server: PLINTH_URL (when set and not empty) or the local default. */
+export const SERVER_URL = process.env.PLINTH_URL || 'http://127.0.0.1:8080';
+
 /** Calls a running Plinth server for the CLI: readable errors for unreachable servers and error bodies. */
 export async function callApi(url: URL, init: RequestInit = {}): Promise<unknown> {
   const response = await fetch(url, init).catch((err: Error) => {

@@ -46,7 +46,7 @@ function expectReady(d: DeploymentView): void {
 /** `plinth deployments ...`: create, list, show, update and delete online deployments on a running server. */
 export function registerDeploymentCommands(program: Command, defaultUrl: string): void {
   const group = program.command('deployments').description('online deployments on a running server');
-  const url = (c: Command) => c.option('-u, --url <url>', 'server address', defaultUrl);
+  const url = (c: Command) => c.option('-u, --url <url>', 'server address (or PLINTH_URL)', defaultUrl);
 
   url(
     group

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { PLINTH_VERSION } from '../version.js';
+import { SERVER_URL } from './api-client.js';
 import { registerDeploymentCommands } from './deployments.command.js';
 import { inspect } from './inspect.command.js';
+import { listModels, pushModel } from './models.command.js';
 import { predict } from './predict.command.js';
 import { serve } from './serve.command.js';
 
@@ -39,11 +41,34 @@ program
   .command('predict <name>')
   .description('send records from a JSON or CSV file to a running server')
   .requiredOption('-d, --data <file>', 'records: a .json file (a record or a list) or a .csv file with a header row')
-  .option('-u, --url <url>', 'server address', process.env.PLINTH_URL ?? 'http://localhost:8080')
+  .option('-u, --url <url>', 'server address (or PLINTH_URL)', SERVER_URL)
   .option('--proba', 'return class probabilities')
   .action((name: string, o: { data: string; url: string; proba?: boolean }) => predict(name, o));
 
-registerDeploymentCommands(program, process.env.PLINTH_URL ?? 'http://localhost:8080');
+registerDeploymentCommands(program, SERVER_URL);
+
+const models = program.command('models').description("manage a running server's model registry");
+
+models
+  .command('push <path>')
+  .description('upload a model folder (packed as .tar.gz) or a single .onnx / archive as the next version of a model')
+  .requiredOption('-n, --name <name>', 'model name (created by its first upload)')
+  .option('-s, --space <space>', 'space (default: default)')
+  .option('-d, --description <text>', "the model's description, when this upload creates it")
+  .option('-t, --tags <a,b>', "the new version's tags, comma-separated")
+  .option('-u, --url <url>', 'server address (or PLINTH_URL)', SERVER_URL)
+  .option('--json', 'print the registered version as JSON')
+  .action((path: string, o: { name: string; space?: string; description?: string; tags?: string; url: string; json?: boolean }) => pushModel(path, o));
+
+models
+  .command('list')
+  .description("list a space's models")
+  .option('-s, --space <space>', 'space (default: default)')
+  .option('--name <prefix>', 'only models whose name starts with this')
+  .option('--tag <tag>', 'only models carrying this tag')
+  .option('-u, --url <url>', 'server address (or PLINTH_URL)', SERVER_URL)
+  .option('--json', 'print JSON')
+  .action((o: { space?: string; name?: string; tag?: string; url: string; json?: boolean }) => listModels(o));
 
 program.parseAsync().catch((err: Error) => {
   console.error(`plinth: ${err.message}`);

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { DEFAULT_INTAKE_LIMITS } from '../registry/artifact-policy.js';
 
 /** Everything an operator can set, with defaults; validated once at start-up. */
 export const ConfigSchema = Type.Object({
@@ -18,6 +19,11 @@ export const ConfigSchema = Type.Object({
   intraOpThreads: Type.Integer({ minimum: 0, maximum: 256, default: 1 }),
   /** Largest request body in bytes (binary tensors included). */
   bodyLimit: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
+  /**
+   * Largest model upload (the .onnx file or the archive as sent), in MiB; fractions are allowed.
+   * A larger upload is refused with 413, before its body is read when it declares its length.
+   */
+  maxUploadMb: Type.Number({ exclusiveMinimum: 0, default: DEFAULT_INTAKE_LIMITS.maxUploadBytes / (1024 * 1024) }),
   /** Deepest JSON nesting accepted. */
   maxJsonDepth: Type.Integer({ minimum: 4, maximum: 1000, default: 64 }),
   /**
@@ -46,6 +52,7 @@ const ENV: Record<keyof Config, string> = {
   sessionBudgetMb: 'PLINTH_SESSION_BUDGET_MB',
   intraOpThreads: 'PLINTH_INTRA_OP_THREADS',
   bodyLimit: 'PLINTH_BODY_LIMIT',
+  maxUploadMb: 'PLINTH_MAX_UPLOAD_MB',
   maxJsonDepth: 'PLINTH_MAX_JSON_DEPTH',
   requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
   shutdownGraceMs: 'PLINTH_SHUTDOWN_GRACE_MS',

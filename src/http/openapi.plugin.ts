@@ -9,6 +9,9 @@ export const TAGS = [
   { name: 'mlflow', description: 'MLflow scoring protocol and the MLflow model-invocation endpoint' },
   { name: 'wml', description: 'Watson Machine Learning online scoring' },
   { name: 'health', description: 'Liveness, readiness and service information' },
+  { name: 'registry', description: 'Spaces, members, models, versions (multipart upload), artifacts, aliases and reference resolution' },
+  { name: 'deployments', description: 'Online deployments: target versions, canary splits, endpoints, zero-downtime switches' },
+  { name: 'runtime', description: 'Loaded sessions and the memory budget' },
   { name: 'auth', description: 'OAuth2 client credentials, token revocation and introspection, JWKS, console sign-in, clients and API keys' },
 ];
 

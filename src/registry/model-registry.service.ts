@@ -13,6 +13,8 @@ import type {
   ModelVersionRow,
   Page,
   RegistryRepositories,
+  SpaceMemberRow,
+  SpaceRole,
   SpaceRow,
   VersionSelector,
 } from '../storage/ports.js';
@@ -21,7 +23,7 @@ import { deleteBundle, openBundleFile, readBundleIndex, storeBundle, type Bundle
 import { noBestVersion, pickBest } from '../core/best-version.js';
 import { rankOf, readyVersions } from './computed-aliases.js';
 import { fileSha256, localUpload } from './folder-import.js';
-import { intakeUpload, type IntakeLimits, type IntakeRequest } from './model-intake.service.js';
+import { intakeUpload, resolveLimits, type IntakeLimits, type IntakeRequest } from './model-intake.service.js';
 import { assertSpaceName, assertUserAlias, checkDescription, checkTags, DEFAULT_SPACE } from './registry-names.js';
 import { fromStorage } from './storage-error.mapper.js';
 import { validateVersion, type ModelValidator } from './version-validator.js';
@@ -117,6 +119,25 @@ async function localManifest(path: string, manifestFile: string | undefined): Pr
   return text === undefined ? undefined : parseManifest(text);
 }
 
+const SPACE_ROLES: readonly SpaceRole[] = ['admin', 'editor', 'viewer'];
+const MEMBER_NAME_MAX = 200;
+
+/** A member's user name: what the auth domain calls a user (1-200 characters, no control characters). */
+function checkMemberName(user: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  if (typeof user !== 'string' || user.length === 0 || user.length > MEMBER_NAME_MAX || /[\u0000-\u001f\u007f]/.test(user)) {
+    throw invalidInput(`user name '${printable(String(user), 40)}' is invalid: use 1-${MEMBER_NAME_MAX} characters without control characters`);
+  }
+  return user;
+}
+
+function checkRole(role: unknown): SpaceRole {
+  if (!SPACE_ROLES.includes(role as SpaceRole)) {
+    throw invalidInput(`role '${printable(String(role), 40)}' is invalid: use one of ${SPACE_ROLES.join(', ')}`);
+  }
+  return role as SpaceRole;
+}
+
 function checkVersionNumber(version: number): number {
   if (!Number.isSafeInteger(version) || version < 1) throw invalidInput(`version must be a whole number >= 1, got ${printable(String(version), 20)}`);
   return version;
@@ -174,7 +195,35 @@ export class ModelRegistryService {
     return space;
   }
 
+  /** The space's members, ordered by user name. */
+  async listMembers(spaceName: string): Promise<SpaceMemberRow[]> {
+    const space = await this.getSpace(spaceName);
+    return this.repos.spaces.listMembers(space.id);
+  }
+
+  /** Adds the user to the space with `role`, or changes their role. */
+  async setMember(spaceName: string, user: string, role: SpaceRole): Promise<SpaceMemberRow> {
+    checkMemberName(user);
+    checkRole(role);
+    const space = await this.getSpace(spaceName);
+    return fromStorage({ space: spaceName }, () => this.repos.spaces.setMember(space.id, user, role));
+  }
+
+  /** Removes the user from the space; NOT_FOUND when they are not a member. */
+  async removeMember(spaceName: string, user: string): Promise<void> {
+    checkMemberName(user);
+    const space = await this.getSpace(spaceName);
+    if (!(await this.repos.spaces.removeMember(space.id, user))) {
+      throw new PlinthError('NOT_FOUND', `user '${printable(user)}' is not a member of space '${printable(space.name)}'`);
+    }
+  }
+
   // -- uploads ---------------------------------------------------------------------------------
+
+  /** The limits uploads are held to: DEFAULT_INTAKE_LIMITS with this registry's overrides. */
+  get uploadLimits(): IntakeLimits {
+    return resolveLimits(this.options.limits);
+  }
 
   /**
    * Registers an upload as the model's next version. Steps, in order: the intake checks and

@@ -33,6 +33,7 @@ export class RegistryModelSource implements ModelSourcePort {
   readonly location: string;
   /** Refused versions of models the registry does not hold, listed in their place. */
   private placeholders: RefusedImport[] = [];
+  private lastRefused: RefusedImport[] = [];
 
   constructor(
     private readonly registry: ModelRegistryService,
@@ -43,8 +44,9 @@ export class RegistryModelSource implements ModelSourcePort {
     this.location = `registry space '${space}'`;
   }
 
-  async scan(): Promise<ModelSourceScan> {
-    const refused = await this.mirror();
+  async scan(options: { sync?: boolean } = {}): Promise<ModelSourceScan> {
+    // Without the import, what it refused last time stays reported.
+    const refused = options.sync === false ? this.lastRefused : (this.lastRefused = await this.mirror());
     const result: ModelSourceScan = { models: [], skipped: [], refused: [] };
     for await (const model of pages((cursor) => this.registry.listModels(this.space, { limit: PAGE, cursor }))) {
       const versions: string[] = [];

@@ -77,8 +77,8 @@ export class ModelManager {
   /** Versions the last scan could not take, for models that have others. */
   private refused: NonNullable<ModelSourceScan['refused']> = [];
 
-  private async rescan(): Promise<string[]> {
-    const scan = await this.source.scan();
+  private async rescan(sync = true): Promise<string[]> {
+    const scan = await this.source.scan({ sync });
     for (const s of scan.skipped) this.log.warn(s, 'model repository entry skipped');
     this.scanned = new Map(scan.models.map((m) => [m.name, m.versions]));
     this.refused = scan.refused ?? [];
@@ -126,7 +126,8 @@ export class ModelManager {
    * has, leaving every loaded version alone (after an upload or a deleted version).
    */
   async refresh(name: string): Promise<void> {
-    await this.rescan();
+    // No folder import here: a model just deleted through the API must not come straight back.
+    await this.rescan(false);
     const versions = this.scanned.get(name) ?? [];
     const states = this.models.get(name) ?? new Map<string, VersionState>();
     for (const [version, state] of [...states]) {

@@ -23,7 +23,11 @@ export interface ModelSourceScan {
 export interface ModelSourcePort {
   /** A human-readable location for logs and /service-info. */
   readonly location: string;
-  scan(): Promise<ModelSourceScan>;
+  /**
+   * Lists the models. `sync: false` skips pulling from upstream first (the registry source's
+   * `--models` folder import), for rescans that follow a registry change.
+   */
+  scan(options?: { sync?: boolean }): Promise<ModelSourceScan>;
   /**
    * A local path to the model.onnx of a version found by the last scan, with any external data
    * files beside it (ONNX Runtime resolves them relative to it); throws if the version is gone.

@@ -177,6 +177,14 @@ describe('online deployments over HTTP', () => {
     assert.equal((await post(url('/models/diabetes-live/predict'), { age: 0 })).status, 404);
     assert.equal((await get(url('/api/v1/deployments/diabetes-live'))).status, 404);
   });
+
+  test('a model from the --models folder deleted through the API stays deleted (until the folder is rescanned)', async () => {
+    const del = await send('DELETE', url('/api/v1/models/diabetes'));
+    assert.equal(del.status, 204, del.text);
+    assert.equal((await get(url('/api/v1/models/diabetes'))).status, 404);
+    assert.equal((await get(url('/models/diabetes/info'))).status, 404);
+    assert.equal((await get(url('/v2/models/diabetes'))).status, 404);
+  });
 });
 
 describe('zero-downtime switches under steady load', () => {
