@@ -1,8 +1,9 @@
 /**
  * Registry read latency at 1,000 models x 5 versions (issue 3: "list and resolve calls under 10 ms
- * at p99"). The registry services and HTTP routes do not exist yet, so this times the repository
- * calls those services will make, over the real storage layer: a SQLite file in a temp dir opened
- * with openDatabase (WAL, migrations) and createSqlRepositories, as app.ts will wire them.
+ * at p99"), twice: the repository calls alone, over a SQLite file in a temp dir opened as app.ts
+ * opens it; then the same reads as a client makes them, over HTTP to the real server (buildApp on
+ * that data directory, one keep-alive connection), so the ratio shows what the service, routing,
+ * validation and JSON encoding add on top of the storage.
  * Run with `npm run bench:registry`; BENCH_REGISTRY_ITERATIONS sets the timed calls per operation.
  * See bench/README.md.
  */
@@ -14,6 +15,8 @@ import { join, resolve } from 'node:path';
 import { sql } from 'kysely';
 import { parse } from 'yaml';
 import type { JsonValue, RegistryRepositories } from '../src/storage/ports.js';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config/config.js';
 import { openDatabase } from '../src/storage/sql/database.js';
 import { createSqlRepositories } from '../src/storage/sql/sql-repositories.js';
 import { machine } from './report.js';
@@ -151,11 +154,38 @@ function operations(repos: RegistryRepositories, spaceId: string, ids: string[],
   ];
 }
 
-function render(date: Date, results: Result[], setup: { sqlite: string; seedS: number; dbMiB: number }): string {
+/** The same reads over HTTP, each answer checked as above. */
+function httpOperations(base: string, ids: string[]): Op[] {
+  const sorted = Array.from({ length: MODELS }, (_, m) => nameOf(m)).sort();
+  const json = async (path: string) => {
+    const r = await fetch(`${base}${path}`);
+    if (r.status !== 200) return undefined;
+    return (await r.json()) as { items?: { name: string }[]; version?: { version: number; sha256: string }; model?: { id?: string } };
+  };
+  return [
+    { name: 'list models, first page', calls: `GET /api/v1/models?limit=${PAGE}`, run: async () => (await json(`/api/v1/models?space=bench&limit=${PAGE}`))?.items?.[0]?.name === sorted[0] },
+    { name: 'list models, name prefix', calls: 'GET /api/v1/models?name=fraud-', run: async () => (await json('/api/v1/models?space=bench&name=fraud-'))?.items?.length === 100 },
+    { name: 'list models, tag', calls: 'GET /api/v1/models?tag=team-payments', run: async () => (await json('/api/v1/models?space=bench&tag=team-payments'))?.items?.length === PAGE },
+    { name: 'list versions of a model', calls: 'GET /api/v1/models/{name}/versions', run: async (i) => (await json(`/api/v1/models/${nameOf(pick(i))}/versions?space=bench`))?.items?.length === VERSIONS },
+    {
+      name: 'resolve name -> production -> version',
+      calls: 'GET /api/v1/resolve?reference=models:/{name}@production',
+      run: async (i) => (await json(`/api/v1/resolve?space=bench&reference=models:/${nameOf(pick(i))}@production`))?.version?.sha256 === sha256Of(pick(i), productionOf(pick(i))),
+    },
+    {
+      name: 'resolve name -> latest version',
+      calls: 'GET /api/v1/resolve?reference={name}',
+      run: async (i) => (await json(`/api/v1/resolve?space=bench&reference=${nameOf(pick(i))}`))?.version?.version === VERSIONS && ids.length === MODELS,
+    },
+  ];
+}
+
+function render(date: Date, results: Result[], http: Result[], setup: { sqlite: string; seedS: number; dbMiB: number }): string {
   const ms = (n: number) => n.toFixed(3);
   const mark = (ok: boolean) => (ok ? 'met' : '**NOT met**');
   const slow = results.filter((r) => r.p99 >= TARGET_P99_MS);
-  const wrong = results.filter((r) => r.wrong > 0);
+  const wrong = [...results, ...http].filter((r) => r.wrong > 0);
+  const slowHttp = http.filter((r) => r.p99 >= TARGET_P99_MS);
   const writes = MODELS * (VERSIONS + 2);
   return `# Registry benchmark, ${date.toISOString().slice(0, 10)}
 
@@ -165,28 +195,37 @@ ${machine(date, ROOT)}
 - seeding: ${setup.seedS.toFixed(1)} s through the repositories, ${writes.toLocaleString('en')} write transactions (${ms((setup.seedS * 1000) / writes)} ms each)
 - timing: ${ITERATIONS.toLocaleString('en')} calls per operation after ${WARMUP} warm-up calls, one at a time, performance.now around each
 
-The registry services and HTTP routes do not exist yet: these are the repository calls the
-services will make, in process, with no HTTP, auth or response encoding on top.
-
-## Operations
+## Repository calls (in process, no HTTP)
 
 | operation | repository calls | p50 ms | p99 ms | max ms | p99 < ${TARGET_P99_MS} ms |
 | --- | --- | ---: | ---: | ---: | --- |
 ${results.map((r) => `| ${r.op.name} | ${r.op.calls} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${mark(r.p99 < TARGET_P99_MS)} |`).join('\n')}
 
+## Over HTTP (the real server, one keep-alive client, answers checked)
+
+| operation | request | p50 ms | p99 ms | max ms | p99 vs repository p99 | p99 < ${TARGET_P99_MS} ms |
+| --- | --- | ---: | ---: | ---: | ---: | --- |
+${http.map((r) => {
+    const repo = results.find((x) => x.op.name === r.op.name);
+    return `| ${r.op.name} | ${r.op.calls} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${repo ? `${(r.p99 / repo.p99).toFixed(1)}x` : '-'} | ${mark(r.p99 < TARGET_P99_MS)} |`;
+  }).join('\n')}
+
 ## Targets
 
-- list and resolve calls p99 < ${TARGET_P99_MS} ms at ${MODELS.toLocaleString('en')} models x ${VERSIONS} versions: ${mark(slow.length === 0)}${slow.length ? ` (${slow.map((r) => r.op.name).join(', ')})` : ''}
+- list and resolve calls p99 < ${TARGET_P99_MS} ms at ${MODELS.toLocaleString('en')} models x ${VERSIONS} versions, over HTTP: ${mark(slowHttp.length === 0)}${slowHttp.length ? ` (${slowHttp.map((r) => r.op.name).join(', ')})` : ''}
+- the same for the repository calls alone: ${mark(slow.length === 0)}${slow.length ? ` (${slow.map((r) => r.op.name).join(', ')})` : ''}
 - wrong answers: ${wrong.length ? `**${wrong.map((r) => `${r.op.name}: ${r.wrong}`).join(', ')}**` : 'none'}
 `;
 }
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'plinth-registry-bench-'));
-  const db = await openDatabase(join(dir, 'registry.db'));
+  // The file name app.ts opens, so the server can start over the seeded database afterwards.
+  const db = await openDatabase(join(dir, 'plinth.db'));
   try {
     const repos = createSqlRepositories(db);
-    const space = await repos.spaces.ensure({ name: 'default' });
+    // Not the default space: the server loads the default space's models, and these have no files.
+    const space = await repos.spaces.ensure({ name: 'bench' });
     process.stderr.write(`seeding ${MODELS} models x ${VERSIONS} versions in ${dir}\n`);
     const seedStart = performance.now();
     const ids = await seed(repos, space.id);
@@ -200,9 +239,19 @@ async function main(): Promise<void> {
     for (const op of operations(repos, space.id, ids, deepCursor!)) results.push(await time(op));
 
     const { rows } = await sql<{ v: string }>`select sqlite_version() as v`.execute(db);
-    const files = await Promise.all(['registry.db', 'registry.db-wal'].map((f) => stat(join(dir, f)).then((s) => s.size, () => 0)));
+    const files = await Promise.all(['plinth.db', 'plinth.db-wal'].map((f) => stat(join(dir, f)).then((s) => s.size, () => 0)));
     const date = new Date();
-    const report = render(date, results, { sqlite: rows[0]!.v, seedS, dbMiB: (files[0]! + files[1]!) / 2 ** 20 });
+    const models = join(dir, 'models');
+    await mkdir(models);
+    const plinth = await buildApp(loadConfig({ modelsDir: models, dataDir: dir, logLevel: 'warn' }, {}));
+    const http: Result[] = [];
+    try {
+      const base = await plinth.app.listen({ host: '127.0.0.1', port: 0 });
+      for (const op of httpOperations(base, ids)) http.push(await time(op));
+    } finally {
+      await plinth.app.close();
+    }
+    const report = render(date, results, http, { sqlite: rows[0]!.v, seedS, dbMiB: (files[0]! + files[1]!) / 2 ** 20 });
     const out = join(ROOT, 'bench/results');
     await mkdir(out, { recursive: true });
     await writeFile(join(out, `registry-${date.toISOString().slice(0, 10)}.md`), report);
