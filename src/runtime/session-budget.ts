@@ -25,11 +25,12 @@ interface Logger {
 /**
  * The memory budget for loaded sessions, shared by models and deployments: when a load takes the
  * total past the budget, the least recently used sessions are evicted until it fits again.
- * A Set keeps insertion order, so re-inserting on use makes its first entry the least recently used:
- * O(1) per request.
+ * A use only stamps a counter (the hot path: one store per request); the rare eviction sorts.
  */
 export class SessionBudget {
-  private readonly entries = new Set<BudgetEntry>();
+  /** Entry -> the tick of its last use. */
+  private readonly entries = new Map<BudgetEntry, number>();
+  private tick = 0;
   private used = 0;
   private evictions = 0;
   private reloads = 0;
@@ -43,13 +44,13 @@ export class SessionBudget {
   admit(entry: BudgetEntry, reload = false): void {
     if (reload) this.reloads++;
     if (this.entries.has(entry)) return this.touch(entry);
-    this.entries.add(entry);
+    this.entries.set(entry, ++this.tick);
     this.used += entry.bytes;
     this.shrink(entry);
   }
 
   touch(entry: BudgetEntry): void {
-    if (this.entries.delete(entry)) this.entries.add(entry);
+    if (this.entries.has(entry)) this.entries.set(entry, ++this.tick);
   }
 
   /** Stops charging a session (unloaded or closed by its owner). */
@@ -63,7 +64,8 @@ export class SessionBudget {
 
   private shrink(keep: BudgetEntry): void {
     if (this.maxBytes <= 0) return;
-    for (const entry of [...this.entries]) {
+    const leastRecentFirst = [...this.entries].sort((a, b) => a[1] - b[1]).map(([entry]) => entry);
+    for (const entry of leastRecentFirst) {
       if (this.used <= this.maxBytes) break;
       if (entry === keep) continue; // the one just loaded is about to serve; it may exceed the budget alone
       this.release(entry);
