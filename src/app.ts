@@ -29,6 +29,14 @@ import { RegistryModelSource } from './registry/registry-model.source.js';
 import { importModelFolder } from './registry/startup-import.js';
 import type { ModelValidator } from './registry/version-validator.js';
 import { SessionBudget } from './runtime/session-budget.js';
+import { AccessControl } from './auth/access-control.js';
+import { createAuthServices, type AuthServices } from './auth/auth-services.js';
+import { registerAuthRoutes } from './auth/auth.routes.js';
+import { buildRoutePolicy, registerRoutePolicy } from './auth/route-policy.js';
+import { PlinthError, printable } from './core/errors.js';
+import { createSqlAuthRepositories } from './storage/sql/sql-auth-repositories.js';
+import type { Database } from './storage/sql/schema.js';
+import type { Kysely } from 'kysely';
 import { openModelVersion, type RuntimeLoader } from './runtime/version-loader.js';
 import { LocalFolderBlobStore } from './storage/blob/local-folder.blob-store.js';
 import { ModelFolderSource } from './storage/model-folder.source.js';
@@ -43,6 +51,58 @@ export interface Plinth {
   registry: ModelRegistryService;
   deployments: DeploymentService;
   budget: SessionBudget;
+  auth: AuthServices;
+  /** Set on the first start when no PLINTH_ADMIN_PASSWORD was given: shown once, never stored. */
+  generatedAdminPassword?: string;
+}
+
+interface Secured {
+  registry: ModelRegistryService;
+  deployments: DeploymentService;
+  pool: DeploymentPool;
+  inference: InferenceService;
+}
+
+/**
+ * The security domain over the same database, its routes, and (auth on) the route policy's
+ * hooks, which must be in place before any other route is added.
+ */
+async function wireSecurity(app: FastifyInstance, config: Config, db: Kysely<Database>, s: Secured) {
+  const auth = createAuthServices(createSqlAuthRepositories(db), {
+    issuer: config.authIssuer,
+    audience: config.authAudience,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    sessionTtlSeconds: config.sessionTtlSeconds,
+    signingKeyMaxAgeSeconds: config.signingKeyMaxAgeSeconds,
+  });
+  const admin = await auth.users.ensureAdmin(config.adminPassword || undefined);
+  // The administrator administers the default space, so the keys they create for it work there.
+  if (admin.created) await s.registry.setMember(DEFAULT_SPACE, 'admin', 'admin');
+  await registerAuthRoutes(app, auth);
+  if (config.auth === 'off') {
+    app.log.warn('PLINTH_AUTH=off: every route is open to anyone who can reach the server');
+    return { auth, generatedAdminPassword: admin.generatedPassword };
+  }
+  const publicModels = new Set(config.publicModels.split(',').map((n) => n.trim()).filter(Boolean));
+  const defaultSpace = await s.registry.getSpace(DEFAULT_SPACE);
+  const access = new AccessControl(auth, {
+    deployment: (nameOrId) => s.pool.accessOf(nameOrId),
+    defaultSpaceId: defaultSpace.id,
+    isPublicModel: (name) => publicModels.has('*') || publicModels.has(name),
+  });
+  const policy = buildRoutePolicy(access, {
+    space: async (name) => {
+      const space = await s.registry.getSpace(name);
+      return { spaceId: space.id, notFound: () => new PlinthError('NOT_FOUND', `space '${printable(name)}' does not exist`) };
+    },
+    deploymentSpace: async (idOrName) => {
+      const row = await s.deployments.findByIdOrName(idOrName);
+      return { spaceId: row.spaceId, notFound: () => new PlinthError('NOT_FOUND', `deployment '${printable(idOrName)}' does not exist`) };
+    },
+    soleModel: () => s.inference.soleModel(),
+  });
+  registerRoutePolicy(app, policy, access);
+  return { auth, generatedAdminPassword: admin.generatedPassword };
 }
 
 /** Loads a model file for validation, reports what the session says, and releases it. */
@@ -100,7 +160,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
   const models = new ModelManager(source, loadRuntime, { intraOpThreads: config.intraOpThreads }, app.log, budget);
   const router = new CanaryRouter();
   const pool = new DeploymentPool(cache, (spec, label) => openModelVersion(spec, loadRuntime, budget, label), router, config.intraOpThreads);
-  const deployments = new DeploymentService(repos, registry, pool.load, { router, unload: (id) => pool.drop(id) });
+  const deployments = new DeploymentService(repos, registry, pool.load, { router, unload: (id) => pool.drop(id), updated: pool.updated });
   const inference = new InferenceService(models, pool, async (reference) => {
     const resolved = await registry.resolve(DEFAULT_SPACE, reference);
     return { name: resolved.model.name, version: String(resolved.version.version) };
@@ -113,6 +173,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
   registerErrorHandler(app, config.bodyLimit);
   app.addSchema(ErrorSchema);
   await registerOpenApi(app, PLINTH_VERSION);
+  const security = await wireSecurity(app, config, db, { registry, deployments, pool, inference });
   // Synchronous hooks: they run on every request, and async ones cost a promise each.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -145,5 +206,5 @@ export async function buildApp(config: Config): Promise<Plinth> {
     await deployments.modelChanged(model.id);
   });
   lifecycle.markLoaded();
-  return { app, inference, lifecycle, registry, deployments, budget };
+  return { app, inference, lifecycle, registry, deployments, budget, ...security };
 }

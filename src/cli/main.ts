@@ -27,8 +27,9 @@ program
   .option('-p, --port <port>', 'port to listen on (default: 8080)', integer)
   .option('-H, --host <host>', 'address to bind (default: 0.0.0.0)')
   .option('--threads <n>', 'ONNX Runtime intra-op threads per model (default: 1; 0 = one per core)', integer)
-  .action((o: { models?: string; port?: number; host?: string; threads?: number }) =>
-    serve({ modelsDir: o.models, port: o.port, host: o.host, intraOpThreads: o.threads }));
+  .option('--public-models <names>', "models served without a credential: comma-separated, or '*' (or PLINTH_PUBLIC_MODELS)")
+  .action((o: { models?: string; port?: number; host?: string; threads?: number; publicModels?: string }) =>
+    serve({ modelsDir: o.models, port: o.port, host: o.host, intraOpThreads: o.threads, publicModels: o.publicModels }));
 
 program
   .command('inspect <model.onnx>')

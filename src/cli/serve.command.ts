@@ -9,8 +9,12 @@ import { loadConfig, type Config } from '../config/config.js';
  */
 export async function serve(overrides: Partial<Record<keyof Config, unknown>>): Promise<void> {
   const config = loadConfig(overrides);
-  const { app, lifecycle } = await buildApp(config);
+  const { app, lifecycle, generatedAdminPassword } = await buildApp(config);
   await app.listen({ host: config.host, port: config.port });
+  if (generatedAdminPassword) {
+    // Once, on the terminal only (not the log): it is stored hashed and cannot be shown again.
+    process.stderr.write(`\nFirst start: user 'admin' was created with the one-time password\n\n    ${generatedAdminPassword}\n\nSign in with POST /login, then create clients or API keys. Set PLINTH_ADMIN_PASSWORD to choose it instead.\n\n`);
+  }
   const shutdown = (signal: string) => {
     if (lifecycle.isDraining) return;
     lifecycle.startDraining();

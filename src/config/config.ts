@@ -38,6 +38,22 @@ export const ConfigSchema = Type.Object({
    * load balancer stops routing here before the listener closes (Kubernetes: a few seconds).
    */
   drainDelayMs: Type.Integer({ minimum: 0, default: 0 }),
+  /**
+   * `on`: every route but health, docs and the OAuth endpoints needs a credential, except public
+   * deployments and the models in publicModels. `off` (development only) opens everything.
+   */
+  auth: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  /** Default-space models served without a credential: comma-separated names, or `*` for all. */
+  publicModels: Type.String({ default: '' }),
+  /** The first start's admin password (12+ characters); a random one is printed once when unset. */
+  adminPassword: Type.String({ default: '' }),
+  /** `iss` and `aud` of access tokens. */
+  authIssuer: Type.String({ minLength: 1, default: 'plinth' }),
+  authAudience: Type.String({ minLength: 1, default: 'plinth' }),
+  accessTokenTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
+  sessionTtlSeconds: Type.Integer({ minimum: 60, default: 28_800 }),
+  /** A signing key older than this is replaced at the next token issue (old keys verify until their tokens expire). */
+  signingKeyMaxAgeSeconds: Type.Integer({ minimum: 3600, default: 2_592_000 }),
   /** Log every request and response (Fastify's access log, at info level). */
   accessLog: Type.Boolean({ default: false }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
@@ -57,6 +73,14 @@ const ENV: Record<keyof Config, string> = {
   requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
   shutdownGraceMs: 'PLINTH_SHUTDOWN_GRACE_MS',
   drainDelayMs: 'PLINTH_DRAIN_DELAY_MS',
+  auth: 'PLINTH_AUTH',
+  publicModels: 'PLINTH_PUBLIC_MODELS',
+  adminPassword: 'PLINTH_ADMIN_PASSWORD',
+  authIssuer: 'PLINTH_AUTH_ISSUER',
+  authAudience: 'PLINTH_AUTH_AUDIENCE',
+  accessTokenTtlSeconds: 'PLINTH_ACCESS_TOKEN_TTL',
+  sessionTtlSeconds: 'PLINTH_SESSION_TTL',
+  signingKeyMaxAgeSeconds: 'PLINTH_SIGNING_KEY_MAX_AGE',
   accessLog: 'PLINTH_ACCESS_LOG',
   logLevel: 'PLINTH_LOG_LEVEL',
 };

@@ -22,6 +22,8 @@ class Served implements ServedDeployment {
   constructor(
     readonly id: string,
     readonly name: string,
+    readonly spaceId: string,
+    public authMode: DeploymentRow['authMode'],
     readonly primary: Slot,
     readonly canary: Slot | undefined,
     private readonly router: CanaryRouter,
@@ -76,6 +78,18 @@ export class DeploymentPool implements ServedDeployments {
     return this.byId.get(ids.values().next().value!);
   }
 
+  /** Who may call a served deployment: its space and whether it is public (undefined when not served). */
+  accessOf(nameOrId: string): { spaceId: string; public: boolean } | undefined {
+    const served = this.find(nameOrId) as Served | undefined;
+    return served && { spaceId: served.spaceId, public: served.authMode === 'public' };
+  }
+
+  /** Keeps a served deployment's auth mode current after an update that loads nothing. */
+  readonly updated = (row: DeploymentRow): void => {
+    const served = this.byId.get(row.id);
+    if (served) served.authMode = row.authMode;
+  };
+
   readonly load = async (row: DeploymentRow, versions: ResolvedDeploymentVersions): Promise<void> => {
     const old = this.byId.get(row.id);
     const reusable = new Map((old?.slots() ?? []).map((s) => [s.key, s]));
@@ -92,7 +106,7 @@ export class DeploymentPool implements ServedDeployments {
     try {
       const primary = await slotFor(versions.primary);
       const canary = versions.canary ? await slotFor(versions.canary.version) : undefined;
-      next = new Served(row.id, row.name, primary, canary, this.router);
+      next = new Served(row.id, row.name, row.spaceId, row.authMode, primary, canary, this.router);
     } catch (err) {
       for (const slot of opened) await slot.model.close();
       throw err;

@@ -110,6 +110,8 @@ export interface DeploymentServiceOptions {
   router?: CanaryRouter;
   /** Stops serving a deleted deployment (the app's DeploymentPool.drop). */
   unload?: (deploymentId: string) => Promise<void>;
+  /** Told of every committed update (the pool keeps a deployment's auth mode current). */
+  updated?: (row: DeploymentRow) => void;
 }
 
 const DEFAULT_LIMIT = 100;
@@ -181,6 +183,7 @@ export class DeploymentService {
   private readonly router: CanaryRouter;
   private readonly loadTimeoutMs: number;
   private readonly unload: (deploymentId: string) => Promise<void>;
+  private readonly updated: (row: DeploymentRow) => void;
   /** The latest load per deployment id; earlier ones finishing later do not write their status. */
   private readonly loads = new Map<string, { generation: number; settled: Promise<DeploymentRow | undefined> }>();
   private generation = 0;
@@ -194,6 +197,7 @@ export class DeploymentService {
     this.router = options.router ?? new CanaryRouter();
     this.loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
     this.unload = options.unload ?? (async () => undefined);
+    this.updated = options.updated ?? (() => undefined);
   }
 
   // -- create, read ----------------------------------------------------------------------------
@@ -221,6 +225,16 @@ export class DeploymentService {
     const row = typeof id === 'string' ? await this.repos.deployments.get(id) : undefined;
     if (!row) throw this.missing(String(id));
     return row;
+  }
+
+  /** By id, or else by name in the default space (what people type); the id's "does not exist" otherwise. */
+  async findByIdOrName(idOrName: string): Promise<DeploymentRow> {
+    const byId = typeof idOrName === 'string' ? await this.repos.deployments.get(idOrName) : undefined;
+    if (byId) return byId;
+    const space = await this.repos.spaces.getByName(DEFAULT_SPACE);
+    const byName = space ? await this.repos.deployments.getByName(space.id, idOrName) : undefined;
+    if (!byName) throw this.missing(String(idOrName));
+    return byName;
   }
 
   async getByName(spaceName: string, name: string): Promise<DeploymentRow> {
@@ -284,6 +298,7 @@ export class DeploymentService {
       ...(target !== undefined && { target }),
     };
     const row = await fromStorage({ space: space.name }, () => this.repos.deployments.update(current.id, patch, expectedRevision));
+    this.updated(row);
     if (target === undefined && runtime === undefined) return row;
     return (await this.startLoad(row)) ?? row;
   }

@@ -163,7 +163,7 @@ export interface Session {
   headers: Record<string, string>;
 }
 
-export async function login(server: AuthTestServer, username: string, password: string): Promise<Session> {
+export async function login(server: { url: string }, username: string, password: string): Promise<Session> {
   const res = await sendJson('POST', `${server.url}/login`, { username, password });
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`);
   const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
@@ -171,13 +171,13 @@ export async function login(server: AuthTestServer, username: string, password: 
 }
 
 /** Creates an OAuth2 client over HTTP with the session; returns the id and the one-time secret. */
-export async function createClient(server: AuthTestServer, session: Session, scopes: string[], extra: Record<string, unknown> = {}) {
+export async function createClient(server: { url: string }, session: Session, scopes: string[], extra: Record<string, unknown> = {}) {
   const res = await sendJson('POST', `${server.url}/api/v1/clients`, { name: 'test-client', scopes, ...extra }, session.headers);
   if (res.status !== 201) throw new Error(`client creation failed: ${res.status} ${res.text}`);
   return { id: res.json.client_id as string, secret: res.json.client_secret as string };
 }
 
-export async function clientToken(server: AuthTestServer, client: { id: string; secret: string }, scope?: string): Promise<string> {
+export async function clientToken(server: { url: string }, client: { id: string; secret: string }, scope?: string): Promise<string> {
   const res = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials', ...(scope && { scope }) }, basic(client.id, client.secret));
   if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${res.text}`);
   return res.json.access_token;

@@ -23,7 +23,8 @@ export interface TestServer extends Plinth {
 export async function startServer(files: Record<string, string>, overrides: Partial<Config> = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'plinth-test-'));
   for (const [target, source] of Object.entries(files)) await cp(source, join(dir, target), { recursive: true });
-  const config = loadConfig({ modelsDir: dir, dataDir: join(dir, '.data'), host: '127.0.0.1', port: 0, logLevel: 'silent', ...overrides }, {});
+  // Authentication is off unless a test turns it on: test/auth/ covers it with the policy enforced.
+  const config = loadConfig({ modelsDir: dir, dataDir: join(dir, '.data'), host: '127.0.0.1', port: 0, logLevel: 'silent', auth: 'off', ...overrides }, {});
   const plinth = await buildApp(config);
   const address = await plinth.app.listen({ host: '127.0.0.1', port: 0 });
   return {

@@ -108,9 +108,10 @@ async function startServe(env: Record<string, string>) {
   await cp(join(EXAMPLES, 'breast-cancer'), join(dir, 'breast-cancer'), { recursive: true });
   await cp(join(EXAMPLES, 'iris'), join(dir, 'iris'), { recursive: true });
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--models', dir, '--port', String(port), '--host', '127.0.0.1'], {
+  const args = ['serve', '--models', dir, '--port', String(port), '--host', '127.0.0.1', '--public-models', '*'];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, PLINTH_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, PLINTH_LOG_LEVEL: 'info', PLINTH_DATA_DIR: join(dir, '.data'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

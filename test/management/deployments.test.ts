@@ -271,7 +271,7 @@ describe('persistence and the session memory budget', () => {
     assert.equal(created.status, 201, created.text);
     const versionsBefore = (await server.registry.listVersions('default', 'rf')).items.map((v) => v.version);
     await server.app.close();
-    second = await buildApp(loadConfig({ modelsDir: server.dir, dataDir: join(server.dir, '.data'), logLevel: 'silent' }, {}));
+    second = await buildApp(loadConfig({ modelsDir: server.dir, dataDir: join(server.dir, '.data'), logLevel: 'silent', auth: 'off' }, {}));
     const base = await second.app.listen({ host: '127.0.0.1', port: 0 });
     const d = await get(`${base}/api/v1/deployments/kept`);
     assert.equal(d.status, 200, d.text);

@@ -105,7 +105,7 @@ describe('spaces and members over HTTP', () => {
     const { buildApp } = await import('../../src/app.js');
     const { loadConfig } = await import('../../src/config/config.js');
     const { join } = await import('node:path');
-    const config = loadConfig({ modelsDir: server.dir, dataDir: join(server.dir, '.data'), logLevel: 'silent' }, {});
+    const config = loadConfig({ modelsDir: server.dir, dataDir: join(server.dir, '.data'), logLevel: 'silent', auth: 'off' }, {});
     await server.app.close();
     const again = await buildApp(config);
     try {

@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { PlinthError } from '../../core/errors.js';
 import type { DeploymentService } from '../../registry/deployment.service.js';
-import { DEFAULT_SPACE } from '../../registry/registry-names.js';
 import type { SessionBudget } from '../../runtime/session-budget.js';
 import type { DeploymentRow } from '../../storage/ports.js';
 import { errorResponses } from '../shared/common.schema.js';
@@ -30,17 +28,7 @@ const conflict = { 409: Type.Ref('Error'), 412: Type.Ref('Error') };
 export function registerDeploymentRoutes(base: FastifyInstance, { deployments, budget }: DeploymentRouteDeps): void {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
-  /** By id, or by name in the default space (what people type). */
-  const find = async (idOrName: string): Promise<DeploymentRow> => {
-    try {
-      return await deployments.get(idOrName);
-    } catch (err) {
-      if (!(err instanceof PlinthError && err.code === 'NOT_FOUND')) throw err;
-      return deployments.getByName(DEFAULT_SPACE, idOrName).catch(() => {
-        throw err;
-      });
-    }
-  };
+  const find = (idOrName: string): Promise<DeploymentRow> => deployments.findByIdOrName(idOrName);
 
   app.post('/api/v1/deployments', {
     schema: {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { memberFilter } from '../../auth/route-policy.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ModelRegistryService } from '../../registry/model-registry.service.js';
@@ -22,7 +23,7 @@ export function registerSpaceRoutes(base: FastifyInstance, registry: ModelRegist
   app.get('/api/v1/spaces', {
     schema: { tags, summary: 'List spaces', querystring: SpaceListQuery, response: { 200: SpaceList, ...errorResponses } },
   }, async (req) => {
-    const page = await registry.listSpaces({ namePrefix: req.query.name, limit: pageLimit(req.query.limit), cursor: req.query.cursor });
+    const page = await registry.listSpaces({ namePrefix: req.query.name, member: memberFilter(req), limit: pageLimit(req.query.limit), cursor: req.query.cursor });
     return toWirePage(page, spaceView);
   });
 
@@ -30,6 +31,8 @@ export function registerSpaceRoutes(base: FastifyInstance, registry: ModelRegist
     schema: { tags, summary: 'Create a space', body: CreateSpaceBody, response: { 201: SpaceResponse, ...errorResponses, ...conflict } },
   }, async (req, reply) => {
     const space = await registry.createSpace(req.body);
+    // The creator administers it, so keys they make for it work there.
+    if (req.principal) await registry.setMember(space.name, req.principal.user, 'admin');
     reply.header('location', `/api/v1/spaces/${encodeURIComponent(space.name)}`);
     return reply.status(201).send(spaceView(space));
   });

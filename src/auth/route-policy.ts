@@ -1,0 +1,128 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccessControl, SpaceTarget } from './access-control.js';
+import { hasScope } from './authorization.policy.js';
+import type { Scope } from './scopes.js';
+
+/** How the policy finds the space a management request acts in. */
+export interface SpaceDirectory {
+  /** A space by name; throws its own "does not exist" (the same for every caller). */
+  space(name: string): Promise<SpaceTarget>;
+  /** A deployment's space by id (or by name in the default space); outsiders get its "does not exist". */
+  deploymentSpace(idOrName: string): Promise<SpaceTarget>;
+  /** The name the single-model routes serve (/predict, /invocations, /info, /features). */
+  soleModel(): string;
+}
+
+type Check = (request: FastifyRequest) => Promise<unknown> | undefined;
+
+interface Params {
+  name?: string;
+  id?: string;
+  space?: string;
+}
+interface Query {
+  space?: string;
+}
+
+const params = (request: FastifyRequest) => request.params as Params;
+const query = (request: FastifyRequest) => (request.query ?? {}) as Query;
+const spaceIn = (request: FastifyRequest) => query(request).space ?? 'default';
+
+/**
+ * Who may call what, for every route but the security domain's own, in one table: a reviewer
+ * reads it here rather than in forty route files. A route missing from it needs the `admin`
+ * scope (fail closed) and is logged at start-up.
+ */
+export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory): Map<string, Check | 'public' | 'self'> {
+  const scope = (s: Scope): Check => (request) => access.require(request, s);
+  const inSpace = (s: Scope, find: (request: FastifyRequest) => Promise<SpaceTarget>): Check => async (request) =>
+    access.requireIn(request, s, await find(request));
+  const querySpace = (s: Scope) => inSpace(s, (request) => spaces.space(spaceIn(request)));
+  const pathSpace = (s: Scope) => inSpace(s, (request) => spaces.space(params(request).space!));
+  const deployment = (s: Scope) => inSpace(s, (request) => spaces.deploymentSpace(params(request).id!));
+  const served: Check = (request) => access.serving(request, params(request).name ?? params(request).id!);
+  const sole: Check = (request) => access.serving(request, spaces.soleModel());
+  const defaultSpace = (s: Scope) => inSpace(s, () => spaces.space('default'));
+
+  const rules: [string, Check | 'public' | 'self'][] = [];
+  const add = (methods: string, urls: string[], rule: Check | 'public' | 'self') => {
+    for (const method of methods.split(',')) for (const url of urls) rules.push([`${method} ${url}`, rule]);
+  };
+
+  // Health, discovery and the security domain's own routes (which authenticate their callers themselves).
+  add('GET', ['/v2/health/live', '/v2/health/ready', '/v2', '/health', '/ready', '/ping', '/version', '/service-info'], 'public');
+  add('POST', ['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/login', '/logout'], 'self');
+  add('GET', ['/.well-known/jwks.json'], 'public');
+  add('GET,POST', ['/api/v1/clients', '/api/v1/api-keys'], 'self');
+  add('POST', ['/api/v1/clients/:id/rotate'], 'self');
+  add('DELETE', ['/api/v1/clients/:id', '/api/v1/api-keys/:id'], 'self');
+
+  // Serving: public deployments and public models are open; otherwise `predict` in their space.
+  for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
+    add('GET', [prefix, `${prefix}/ready`], served);
+    add('POST', [`${prefix}/infer`], served);
+  }
+  add('POST', ['/models/:name/predict', '/models/:name/invocations', '/ml/v4/deployments/:id/predictions'], served);
+  add('GET', ['/models/:name/info', '/models/:name/features'], served);
+  add('POST', ['/predict', '/invocations'], sole);
+  add('GET', ['/info', '/features'], sole);
+  add('GET', ['/model/:name', '/model/:name/:version'], served);
+  add('POST', ['/model/:name/:version/invocation', '/model/:name/invocation/latest', '/model/:name/invocation/best'], served);
+  add('GET', ['/model'], defaultSpace('models:read'));
+  add('POST', ['/v2/repository/index', '/v2/repository/models/:name/load', '/v2/repository/models/:name/unload'], defaultSpace('models:write'));
+
+  // The registry: `space` in the query (default `default`).
+  const models = '/api/v1/models/:name';
+  add('GET', ['/api/v1/models', models, `${models}/versions`, `${models}/versions/:version`, `${models}/versions/:version/artifacts/*`, `${models}/aliases`, '/api/v1/resolve'], querySpace('models:read'));
+  add('PATCH,DELETE', [models], querySpace('models:write'));
+  add('POST', [`${models}/versions`], querySpace('models:write'));
+  add('DELETE', [`${models}/versions/:version`], querySpace('models:write'));
+  add('PUT,DELETE', [`${models}/aliases/:alias`], querySpace('models:write'));
+
+  // Spaces: anyone signed in lists the spaces they belong to; members read; administrators manage.
+  add('GET', ['/api/v1/spaces'], scope('models:read'));
+  add('POST', ['/api/v1/spaces'], scope('admin'));
+  add('GET', ['/api/v1/spaces/:space', '/api/v1/spaces/:space/members'], pathSpace('models:read'));
+  add('PUT,DELETE', ['/api/v1/spaces/:space/members/:user'], pathSpace('admin'));
+
+  // Deployments: their own space, from the body, the query or the deployment itself.
+  add('POST', ['/api/v1/deployments'], inSpace('deployments:write', (request) => spaces.space((request.body as Query | undefined)?.space ?? 'default')));
+  add('GET', ['/api/v1/deployments'], async (request) => {
+    // Across every space only for administrators; others name a space they belong to.
+    if (query(request).space === undefined) return access.require(request, 'admin');
+    return access.requireIn(request, 'models:read', await spaces.space(spaceIn(request)));
+  });
+  add('GET', ['/api/v1/deployments/:id'], deployment('models:read'));
+  add('PATCH,DELETE', ['/api/v1/deployments/:id'], deployment('deployments:write'));
+  add('GET', ['/api/v1/runtime/sessions'], scope('admin'));
+  return new Map(rules);
+}
+
+/** Lists only the spaces a non-administrator belongs to. */
+export const memberFilter = (request: FastifyRequest): string | undefined =>
+  request.principal && !hasScope(request.principal, 'admin') ? request.principal.user : undefined;
+
+/**
+ * Enforces the policy on every request (a preHandler, so the body is parsed: credentials in a
+ * form body are refused). Public routes pay no promise.
+ */
+export function registerRoutePolicy(app: FastifyInstance, policy: Map<string, Check | 'public' | 'self'>, access: AccessControl): void {
+  const failClosed: Check = (request) => access.require(request, 'admin');
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method === 'HEAD' || route.url.startsWith('/api/docs')) continue;
+      if (!policy.has(`${method} ${route.url}`)) app.log.warn({ method, url: route.url }, 'route has no access rule: it needs the admin scope');
+    }
+  });
+  app.addHook('preHandler', (request, _reply, done) => {
+    const url = request.routeOptions.url;
+    if (url === undefined || url.startsWith('/api/docs')) return done();
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    const rule = policy.get(`${method} ${url}`) ?? failClosed;
+    if (rule === 'public' || rule === 'self') return done();
+    const pending = rule(request);
+    if (!pending) return done();
+    pending.then(() => done(), done);
+  });
+}
