@@ -15,6 +15,7 @@ import { registerRecordsRoutes } from './protocols/records/records.routes.js';
 import { ErrorSchema } from './protocols/shared/common.schema.js';
 import type { ProtocolDeps } from './protocols/shared/protocol-deps.js';
 import { registerWmlRoutes } from './protocols/wml/wml.routes.js';
+import { registerPegaRoutes } from './protocols/pega/pega.routes.js';
 import { registerDeploymentRoutes } from './protocols/management/deployments.routes.js';
 import { registerManagementRoutes } from './protocols/management/management.routes.js';
 import { ModelManager } from './runtime/model-manager.js';
@@ -189,6 +190,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
   registerMlflowRoutes(app, deps);
   registerInvocationRoutes(app, deps);
   registerWmlRoutes(app, deps);
+  await registerPegaRoutes(app, deps);
   registerDeploymentRoutes(app, { deployments, budget });
   registerManagementRoutes(app, { registry, ...deps });
   app.addHook('onClose', async () => {

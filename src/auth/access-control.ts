@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import { modelNotFound, PlinthError } from '../core/errors.js';
+import { modelNotFound, PlinthError, printable } from '../core/errors.js';
 import { parseModelReference } from '../core/model-uri.js';
-import { assertAllowed } from './auth-errors.js';
+import { assertAllowed, missingCredentials } from './auth-errors.js';
 import type { AuthServices } from './auth-services.js';
 import { authorize, roleIn } from './authorization.policy.js';
 import type { Principal } from './principal.js';
@@ -78,10 +78,12 @@ export class AccessControl {
    * the operator marked public; otherwise `predict` and a role in the deployment's (or the
    * default) space. Outsiders get the same 404 as a name that is not served.
    */
-  serving(request: FastifyRequest, name: string): Promise<unknown> | undefined {
+  serving(request: FastifyRequest, name: string, mode: 'auto' | 'token' | 'public-only' = 'auto'): Promise<unknown> | undefined {
     const deployment = this.directory.deployment(name);
     const model = modelOf(name);
-    if (deployment ? deployment.public : this.directory.isPublicModel(model)) return undefined;
+    const open = deployment ? deployment.public : this.directory.isPublicModel(model);
+    if (mode === 'public-only' && !open) throw missingCredentials(`'${printable(name)}' is not public: call /auth/predict with a token`);
+    if (open && mode !== 'token') return undefined;
     const spaceId = deployment?.spaceId ?? this.directory.defaultSpaceId;
     return this.requireIn(request, 'predict', { spaceId, notFound: () => modelNotFound(model) });
   }

@@ -9,8 +9,8 @@ import type { Scope } from './scopes.js';
 const REALM = 'Bearer realm="plinth"';
 
 /** No credentials (or a scheme Plinth does not take): the challenge carries no error code (RFC 6750 §3.1). */
-export const missingCredentials = () =>
-  new PlinthError('UNAUTHENTICATED', 'authentication required: send Authorization: Bearer <access token or API key>', { 'www-authenticate': REALM });
+export const missingCredentials = (why = 'authentication required') =>
+  new PlinthError('UNAUTHENTICATED', `${why}: send Authorization: Bearer <access token or API key>`, { 'www-authenticate': REALM });
 
 export const invalidToken = () =>
   new PlinthError('UNAUTHENTICATED', 'the access token or API key is not valid: it is unknown, expired or revoked', {

@@ -15,6 +15,23 @@ export interface SpaceDirectory {
 
 type Check = (request: FastifyRequest) => Promise<unknown> | undefined;
 
+/** A route's access rule, and the scope its OpenAPI `security` names. */
+interface Rule {
+  check: Check | 'public' | 'self';
+  scope?: Scope;
+  /** Serving routes: open when the deployment is public or the model is marked public. */
+  mayBePublic?: boolean;
+}
+
+export type RoutePolicy = Map<string, Rule>;
+
+/** OpenAPI `security` for a rule: any one of the three credentials, with the scope it needs. */
+function securityOf(rule: Rule): Record<string, string[]>[] {
+  if (rule.check === 'public' || rule.scope === undefined) return [];
+  const needed: Record<string, string[]>[] = [{ oauth2: rule.scope ? [rule.scope] : [] }, { apiKey: [] }, { session: [] }];
+  return rule.mayBePublic ? [...needed, {}] : needed;
+}
+
 interface Params {
   name?: string;
   id?: string;
@@ -33,29 +50,34 @@ const spaceIn = (request: FastifyRequest) => query(request).space ?? 'default';
  * reads it here rather than in forty route files. A route missing from it needs the `admin`
  * scope (fail closed) and is logged at start-up.
  */
-export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory): Map<string, Check | 'public' | 'self'> {
-  const scope = (s: Scope): Check => (request) => access.require(request, s);
-  const inSpace = (s: Scope, find: (request: FastifyRequest) => Promise<SpaceTarget>): Check => async (request) =>
-    access.requireIn(request, s, await find(request));
+export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory): RoutePolicy {
+  const scope = (s: Scope): Rule => ({ scope: s, check: (request) => access.require(request, s) });
+  const inSpace = (s: Scope, find: (request: FastifyRequest) => Promise<SpaceTarget>): Rule => ({
+    scope: s,
+    check: async (request) => access.requireIn(request, s, await find(request)),
+  });
   const querySpace = (s: Scope) => inSpace(s, (request) => spaces.space(spaceIn(request)));
   const pathSpace = (s: Scope) => inSpace(s, (request) => spaces.space(params(request).space!));
   const deployment = (s: Scope) => inSpace(s, (request) => spaces.deploymentSpace(params(request).id!));
-  const served: Check = (request) => access.serving(request, params(request).name ?? params(request).id!);
-  const sole: Check = (request) => access.serving(request, spaces.soleModel());
+  const serving = (check: Check): Rule => ({ scope: 'predict', check, mayBePublic: true });
+  const served = serving((request) => access.serving(request, params(request).name ?? params(request).id!));
+  const sole = serving((request) => access.serving(request, spaces.soleModel()));
   const defaultSpace = (s: Scope) => inSpace(s, () => spaces.space('default'));
 
-  const rules: [string, Check | 'public' | 'self'][] = [];
-  const add = (methods: string, urls: string[], rule: Check | 'public' | 'self') => {
+  const rules: [string, Rule][] = [];
+  const add = (methods: string, urls: string[], rule: Rule) => {
     for (const method of methods.split(',')) for (const url of urls) rules.push([`${method} ${url}`, rule]);
   };
 
   // Health, discovery and the security domain's own routes (which authenticate their callers themselves).
-  add('GET', ['/v2/health/live', '/v2/health/ready', '/v2', '/health', '/ready', '/ping', '/version', '/service-info'], 'public');
-  add('POST', ['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/login', '/logout'], 'self');
-  add('GET', ['/.well-known/jwks.json'], 'public');
-  add('GET,POST', ['/api/v1/clients', '/api/v1/api-keys'], 'self');
-  add('POST', ['/api/v1/clients/:id/rotate'], 'self');
-  add('DELETE', ['/api/v1/clients/:id', '/api/v1/api-keys/:id'], 'self');
+  const open: Rule = { check: 'public' };
+  const self: Rule = { check: 'self' };
+  add('GET', ['/v2/health/live', '/v2/health/ready', '/v2', '/health', '/ready', '/ping', '/version', '/service-info'], open);
+  add('POST', ['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/login', '/logout'], self);
+  add('GET', ['/.well-known/jwks.json'], open);
+  add('GET,POST', ['/api/v1/clients', '/api/v1/api-keys'], self);
+  add('POST', ['/api/v1/clients/:id/rotate'], self);
+  add('DELETE', ['/api/v1/clients/:id', '/api/v1/api-keys/:id'], self);
 
   // Serving: public deployments and public models are open; otherwise `predict` in their space.
   for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
@@ -69,6 +91,10 @@ export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory):
   add('GET', ['/model/:name', '/model/:name/:version'], served);
   add('POST', ['/model/:name/:version/invocation', '/model/:name/invocation/latest', '/model/:name/invocation/best'], served);
   add('GET', ['/model'], defaultSpace('models:read'));
+  // The Pega containers' routes: the identifier is in the body.
+  const identifier = (request: FastifyRequest) => (request.body as { modelIdentifier: string }).modelIdentifier;
+  add('POST', ['/auth/predict'], { scope: 'predict', check: (request) => access.serving(request, identifier(request), 'token') });
+  add('POST', ['/noauth/predict'], { check: (request) => access.serving(request, identifier(request), 'public-only') });
   add('POST', ['/v2/repository/index', '/v2/repository/models/:name/load', '/v2/repository/models/:name/unload'], defaultSpace('models:write'));
 
   // The registry: `space` in the query (default `default`).
@@ -87,10 +113,13 @@ export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory):
 
   // Deployments: their own space, from the body, the query or the deployment itself.
   add('POST', ['/api/v1/deployments'], inSpace('deployments:write', (request) => spaces.space((request.body as Query | undefined)?.space ?? 'default')));
-  add('GET', ['/api/v1/deployments'], async (request) => {
-    // Across every space only for administrators; others name a space they belong to.
-    if (query(request).space === undefined) return access.require(request, 'admin');
-    return access.requireIn(request, 'models:read', await spaces.space(spaceIn(request)));
+  add('GET', ['/api/v1/deployments'], {
+    scope: 'models:read',
+    check: async (request) => {
+      // Across every space only for administrators; others name a space they belong to.
+      if (query(request).space === undefined) return access.require(request, 'admin');
+      return access.requireIn(request, 'models:read', await spaces.space(spaceIn(request)));
+    },
   });
   add('GET', ['/api/v1/deployments/:id'], deployment('models:read'));
   add('PATCH,DELETE', ['/api/v1/deployments/:id'], deployment('deployments:write'));
@@ -106,22 +135,27 @@ export const memberFilter = (request: FastifyRequest): string | undefined =>
  * Enforces the policy on every request (a preHandler, so the body is parsed: credentials in a
  * form body are refused). Public routes pay no promise.
  */
-export function registerRoutePolicy(app: FastifyInstance, policy: Map<string, Check | 'public' | 'self'>, access: AccessControl): void {
-  const failClosed: Check = (request) => access.require(request, 'admin');
+export function registerRoutePolicy(app: FastifyInstance, policy: RoutePolicy, access: AccessControl): void {
+  const failClosed: Rule = { scope: 'admin', check: (request) => access.require(request, 'admin') };
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === 'HEAD' || route.url.startsWith('/api/docs')) continue;
-      if (!policy.has(`${method} ${route.url}`)) app.log.warn({ method, url: route.url }, 'route has no access rule: it needs the admin scope');
+      const rule = policy.get(`${method} ${route.url}`);
+      if (!rule) app.log.warn({ method, url: route.url }, 'route has no access rule: it needs the admin scope');
+      // The OpenAPI document says what each route needs, so Swagger UI's Authorize button works.
+      if (route.schema && route.schema.security === undefined && rule?.check !== 'self') {
+        (route.schema as { security?: unknown }).security = securityOf(rule ?? failClosed);
+      }
     }
   });
   app.addHook('preHandler', (request, _reply, done) => {
     const url = request.routeOptions.url;
     if (url === undefined || url.startsWith('/api/docs')) return done();
     const method = request.method === 'HEAD' ? 'GET' : request.method;
-    const rule = policy.get(`${method} ${url}`) ?? failClosed;
-    if (rule === 'public' || rule === 'self') return done();
-    const pending = rule(request);
+    const { check } = policy.get(`${method} ${url}`) ?? failClosed;
+    if (check === 'public' || check === 'self') return done();
+    const pending = check(request);
     if (!pending) return done();
     pending.then(() => done(), done);
   });

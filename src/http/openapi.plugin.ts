@@ -8,6 +8,7 @@ export const TAGS = [
   { name: 'records', description: 'Records keyed by feature name, as the Flask + scikit-learn template serves them' },
   { name: 'mlflow', description: 'MLflow scoring protocol and the MLflow model-invocation endpoint' },
   { name: 'wml', description: 'Watson Machine Learning online scoring' },
+  { name: 'pega', description: "Pega text-model containers: modelIdentifier and text as JSON or form fields" },
   { name: 'health', description: 'Liveness, readiness and service information' },
   { name: 'registry', description: 'Spaces, members, models, versions (multipart upload), artifacts, aliases and reference resolution' },
   { name: 'deployments', description: 'Online deployments: target versions, canary splits, endpoints, zero-downtime switches' },

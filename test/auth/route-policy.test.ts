@@ -39,6 +39,17 @@ describe('authentication on: the route policy', () => {
     assert.equal(token.json.error, 'invalid_client');
   });
 
+  test('the OpenAPI document declares the security schemes and what each route needs', async () => {
+    const doc = (await request(url('/api/docs/json'))).json;
+    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['apiKey', 'clientBasic', 'oauth2', 'session']);
+    assert.equal(doc.components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl, '/oauth/token');
+    assert.deepEqual(doc.paths['/v2/health/ready'].get.security, []);
+    assert.deepEqual(doc.paths['/noauth/predict'].post.security, []);
+    assert.deepEqual(doc.paths['/api/v1/deployments'].post.security, [{ oauth2: ['deployments:write'] }, { apiKey: [] }, { session: [] }]);
+    // Serving: a credential with `predict`, or none for public deployments and models ({}).
+    assert.deepEqual(doc.paths['/models/{name}/predict'].post.security, [{ oauth2: ['predict'] }, { apiKey: [] }, { session: [] }, {}]);
+  });
+
   test('a model not marked public needs a credential: 401 with the RFC 6750 challenge on every protocol', async () => {
     const calls: [string, string, unknown?][] = [
       ['POST', '/models/iris/predict', SETOSA],
@@ -147,6 +158,24 @@ describe('authentication on: the route policy', () => {
     const closed = await sendJson('PATCH', url('/api/v1/deployments/iris-open'), { authMode: 'token' }, admin.headers);
     assert.equal(closed.status, 200, closed.text);
     assert.equal((await sendJson('POST', url('/models/iris-open/predict'), SETOSA)).status, 401);
+  });
+
+  test('Pega routes: /auth/predict always needs a token, /noauth/predict only serves what is public; JSON or form fields', async () => {
+    const closed = await sendJson('POST', url('/noauth/predict'), { modelIdentifier: 'iris', text: 'hello' });
+    assert.equal(closed.status, 401, closed.text);
+    assert.match(closed.json.error, /'iris' is not public: call \/auth\/predict with a token/);
+    // diabetes is public: /noauth/predict reaches the model, which takes numbers, not a text.
+    const open = await sendJson('POST', url('/noauth/predict'), { modelIdentifier: 'diabetes', text: 'hello' });
+    assert.equal(open.status, 400, open.text);
+    assert.match(open.json.error, /model 'diabetes' does not take a single text/);
+    const tokenNeeded = await sendJson('POST', url('/auth/predict'), { modelIdentifier: 'diabetes', text: 'hello' });
+    assert.equal(tokenNeeded.status, 401, 'a public model still needs a token on /auth/predict');
+    const form = await postForm(url('/auth/predict'), { modelIdentifier: 'iris', text: 'hello' }, bearer(adminKey));
+    assert.equal(form.status, 400, form.text);
+    assert.match(form.json.error, /model 'iris' does not take a single text: its features are 'sepal_length' \(numeric\)/);
+    const missing = await postForm(url('/auth/predict'), { modelIdentifier: 'iris' }, bearer(adminKey));
+    assert.equal(missing.status, 400);
+    assert.match(missing.json.error, /text/);
   });
 
   test('a browser session must send its CSRF token on state-changing requests', async () => {
