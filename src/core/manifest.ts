@@ -14,6 +14,44 @@ export const FeatureSchema = Type.Object(
 );
 export type Feature = Static<typeof FeatureSchema> & { type: 'numeric' | 'categorical' | 'text' };
 
+/** A JSON artifact in the model's folder: a relative path without `..`, ending in `.json`. */
+const JsonArtifactPath = Type.String({
+  pattern: '^(?![/\\\\])(?![A-Za-z]:)(?!.*(?:^|[/\\\\])\\.\\.(?:[/\\\\]|$))[^\\u0000-\\u001f]+\\.json$',
+});
+
+/**
+ * A text preprocessing step run before the session (src/text/text-pipeline.ts checks `type`
+ * and the per-type keys when the model loads, so its errors can name the step and artifact):
+ * `tfidf` (a scikit-learn TfidfVectorizer export) or `keras_tokenizer` (a Keras Tokenizer
+ * export followed by pad_sequences with maxlen, padding, truncating, value).
+ */
+export const PreprocessingStepSchema = Type.Object(
+  {
+    type: Type.String({ minLength: 1 }),
+    artifact: JsonArtifactPath,
+    /** The model input the step's tensor feeds; defaults to the model's only input. */
+    input: Type.Optional(Type.String({ minLength: 1 })),
+    maxlen: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    padding: Type.Optional(Type.String()),
+    truncating: Type.Optional(Type.String()),
+    value: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: false },
+);
+export type PreprocessingStep = Static<typeof PreprocessingStepSchema>;
+
+/** A step run on the session's outputs: `label_decoder` (a LabelEncoder's classes_). */
+export const PostprocessingStepSchema = Type.Object(
+  {
+    type: Type.String({ minLength: 1 }),
+    artifact: JsonArtifactPath,
+    /** The output holding class probabilities or class indices; guessed when absent. */
+    output: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type PostprocessingStep = Static<typeof PostprocessingStepSchema>;
+
 export const TASKS = ['binary_classification', 'multiclass_classification', 'regression'] as const;
 export type Task = (typeof TASKS)[number];
 
@@ -37,6 +75,20 @@ export const ManifestSchema = Type.Object(
     ),
     metrics: Type.Optional(Type.Record(Type.String(), Type.Number())),
     primary_metric: Type.Optional(Type.String()),
+    /**
+     * Background data for explanations (SHAP): records keyed by feature name, or the relative
+     * path of a .csv (header row) or .json (array of records) file in the model's folder.
+     */
+    background: Type.Optional(
+      Type.Union([
+        Type.Array(Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()])), { minItems: 1 }),
+        Type.String({ pattern: '^(?![/\\\\])(?![A-Za-z]:)(?!.*(?:^|[/\\\\])\\.\\.(?:[/\\\\]|$))[^\\u0000-\\u001f]+\\.(?:csv|json)$' }),
+      ]),
+    ),
+    /** Text preprocessing run in TypeScript before the session, in this order (docs/models.md, "Text models"). */
+    preprocessing: Type.Optional(Type.Array(PreprocessingStepSchema, { minItems: 1, maxItems: 8 })),
+    /** Steps run on the session's outputs, in this order. */
+    postprocessing: Type.Optional(Type.Array(PostprocessingStepSchema, { minItems: 1, maxItems: 8 })),
   },
   { additionalProperties: false },
 );
