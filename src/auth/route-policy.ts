@@ -82,9 +82,9 @@ export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory):
   // Serving: public deployments and public models are open; otherwise `predict` in their space.
   for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
     add('GET', [prefix, `${prefix}/ready`], served);
-    add('POST', [`${prefix}/infer`], served);
+    add('POST', [`${prefix}/infer`, `${prefix}/explain`], served);
   }
-  add('POST', ['/models/:name/predict', '/models/:name/invocations', '/ml/v4/deployments/:id/predictions'], served);
+  add('POST', ['/models/:name/predict', '/models/:name/explain', '/models/:name/invocations', '/ml/v4/deployments/:id/predictions'], served);
   add('GET', ['/models/:name/info', '/models/:name/features'], served);
   add('POST', ['/predict', '/invocations'], sole);
   add('GET', ['/info', '/features'], sole);

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { PlinthError } from '../core/errors.js';
@@ -34,6 +35,8 @@ export function jsonDepthExceeds(body: Buffer, max: number): boolean {
 
 function parseJson(text: Buffer, maxDepth: number): unknown {
   if (text.length === 0) throw new PlinthError('MALFORMED_BODY', 'the request body is empty; expected a JSON document');
+  // JSON is UTF-8 (RFC 8259 §8.1); decoding invalid bytes would silently turn them into U+FFFD.
+  if (!isUtf8(text)) throw new PlinthError('MALFORMED_BODY', 'the request body is not valid UTF-8; JSON must be sent as UTF-8');
   if (jsonDepthExceeds(text, maxDepth)) {
     throw new PlinthError('MALFORMED_BODY', `the JSON body is nested deeper than ${maxDepth} levels`);
   }

@@ -4,11 +4,16 @@ import { assertModelName } from '../core/model-name.js';
 import { decodePredictions } from '../core/prediction.decoder.js';
 import { recordsToTensors } from '../core/records.mapper.js';
 import { checkShape, type Tensor } from '../core/tensor.js';
+import type { ExplainerInfo, ExplainOptions, Explainer, GlobalImportance } from '../explain/explainer.js';
+import type { Matrix } from '../explain/tree-ensemble.types.js';
 import type { LazyModel } from '../runtime/lazy-model.js';
+import { rowsFromTensors } from './explain-input.js';
+import { buildExplainer } from './explainer.factory.js';
 import type { ModelManager, ModelStatus, ReadyModel } from '../runtime/model-manager.js';
 import type {
   InferenceRequest,
   InferenceResponse,
+  ModelExplanation,
   ModelDescription,
   Prediction,
   PredictOptions,
@@ -25,6 +30,18 @@ export function versionNumber(selector: string): string {
   return String(Number(selector));
 }
 
+/**
+ * For a model with declared text steps, a BYTES tensor named after its text feature becomes the
+ * tensors the steps make (tokens, TF-IDF vectors); other inputs pass as they are.
+ */
+function textInputs(model: ReadyModel, inputs: Tensor[]): Tensor[] {
+  const pipeline = model.pipeline;
+  if (!pipeline) return inputs;
+  const text = inputs.find((t) => t.name === pipeline.feature.name && t.datatype === 'BYTES');
+  if (!text) return inputs;
+  return [...inputs.filter((t) => t !== text), ...pipeline.toTensors(text.data as string[])];
+}
+
 /** A deployment's maxBatchSize, checked before any work. */
 function checkBatch(model: ReadyModel, rows: number): void {
   if (model.maxBatchSize !== undefined && rows > model.maxBatchSize) {
@@ -37,6 +54,8 @@ function checkBatch(model: ReadyModel, rows: number): void {
  * this service, so validation and behaviour are the same whatever the wire format.
  */
 export class InferenceService {
+  private readonly explainers = new WeakMap<LazyModel, Promise<Explainer>>();
+
   constructor(
     private readonly models: ModelManager,
     private readonly deployments?: ServedDeployments,
@@ -139,7 +158,7 @@ export class InferenceService {
     const model = found instanceof Promise ? await found : found;
     const { signature } = model.runtime;
     const given = new Map<string, Tensor>();
-    for (const tensor of request.inputs) {
+    for (const tensor of textInputs(model, request.inputs)) {
       const spec = signature.inputs.find((s) => s.name === tensor.name);
       if (!spec) {
         throw invalidInput(`unknown input '${printable(tensor.name, 60)}'; model '${name}' takes ${signature.inputs.map((s) => `'${s.name}'`).join(', ')}`);
@@ -168,10 +187,49 @@ export class InferenceService {
     const found = this.resolve(name, selector);
     const model = found instanceof Promise ? await found : found;
     checkBatch(model, records.length);
-    const inputs = recordsToTensors(model.schema, records, options);
+    const inputs = model.pipeline ? model.pipeline.recordsToTensors(records, options) : recordsToTensors(model.schema, records, options);
     const outputs = await model.runtime.run(inputs, model.runtime.signature.outputs.map((o) => o.name));
     const decoded = decodePredictions(model.schema, outputs, records.length, options.probabilities ?? true);
     return { modelName: model.name, modelVersion: model.version, schema: model.schema, ...decoded };
+  }
+
+  // -- explanations ----------------------------------------------------------------------------
+
+  /** One explainer per loaded version, built on first use (graph, background, session). */
+  private explainerOf(model: LazyModel): Promise<Explainer> {
+    let explainer = this.explainers.get(model);
+    if (!explainer) {
+      explainer = buildExplainer(model);
+      this.explainers.set(model, explainer);
+      explainer.catch(() => this.explainers.delete(model));
+    }
+    return explainer;
+  }
+
+  /** SHAP values per record and output for records (or a feature matrix), with base values, method and output space. */
+  async explain(name: string, selector: VersionSelector, rows: unknown[] | Matrix, options: ExplainOptions = {}): Promise<ModelExplanation> {
+    const model = await this.select(name, selector, true);
+    const explanation = await (await this.explainerOf(model)).explain(rows, options);
+    return { modelName: model.name, modelVersion: model.version, explanation };
+  }
+
+  /** The same for Open Inference tensors (the packed [N, F] input, or one input per feature). */
+  async explainTensors(name: string, selector: VersionSelector, tensors: Tensor[], options: ExplainOptions = {}): Promise<ModelExplanation> {
+    const model = await this.select(name, selector, false);
+    return this.explain(name, selector, rowsFromTensors(name, model.schema, tensors), options);
+  }
+
+  /** Whether and how the model is explained (GET /models/{name}/info). */
+  async explainability(name: string): Promise<ExplainerInfo> {
+    return (await this.explainerOf(await this.select(name, undefined, false))).info();
+  }
+
+  /** Mean |SHAP| per feature over the stored background; undefined when the model has none to average over. */
+  async importance(name: string): Promise<GlobalImportance | undefined> {
+    const explainer = await this.explainerOf(await this.select(name, undefined, false));
+    const info = explainer.info();
+    if (!info.explainable || (info.needsBackground && !info.hasBackground) || (!info.hasBackground && info.family !== 'tree')) return undefined;
+    return explainer.globalImportance();
   }
 
   /** The name served at the single-model routes (/predict, /invocations), when exactly one model is served. */

@@ -2,6 +2,7 @@ import type { JsonElement, Tensor } from '../core/tensor.js';
 import type { ModelSchema, Signature } from '../core/model-schema.js';
 import type { RecordOptions } from '../core/records.mapper.js';
 
+import type { Explanation } from '../explain/explainer.js';
 import type { LazyModel } from '../runtime/lazy-model.js';
 
 export type { ModelStatus, VersionStatus } from '../runtime/model-manager.js';
@@ -46,6 +47,13 @@ export interface ModelDescription {
 
 /** Which version to use: a number, the newest (`latest`), or the best by primary metric. */
 export type VersionSelector = string | undefined;
+
+/** An explanation and the model version it explains. */
+export interface ModelExplanation {
+  modelName: string;
+  modelVersion: string;
+  explanation: Explanation;
+}
 
 /** The online deployments being served, found by name or id (the registry's DeploymentPool). */
 export interface ServedDeployments {

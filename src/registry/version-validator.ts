@@ -1,7 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadFailureReason, PlinthError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
-import { describeModel, type ModelSchema, type Signature } from '../core/model-schema.js';
+import type { ModelSchema, Signature } from '../core/model-schema.js';
+import { describeTextModel, loadTextPipeline } from '../text/text-pipeline.js';
 import type { IntakeResult } from './model-intake.service.js';
 
 /** What loading a model once tells about it. */
@@ -37,7 +39,9 @@ export async function validateVersion(intake: IntakeResult, validate: ModelValid
   const manifest = intake.manifest;
   let schema: ModelSchema;
   try {
-    schema = describeModel(graph.signature, graph.graphLabels, manifest ?? {});
+    // Declared text steps are checked too (their JSON artifacts, their fit to the graph), as serving will.
+    const pipeline = manifest ? await loadTextPipeline(manifest, (path) => readFile(join(intake.dir, path), 'utf8'), graph.signature) : undefined;
+    schema = describeTextModel(graph.signature, graph.graphLabels, manifest ?? {}, pipeline);
   } catch (err) {
     throw new PlinthError('LOAD_FAILED', `model.yaml does not match the model: ${loadFailureReason(err)}`);
   }

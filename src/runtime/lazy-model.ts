@@ -1,7 +1,13 @@
 import { modelUnavailable } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
 import type { ModelSchema, Signature } from '../core/model-schema.js';
 import type { ReadyModel } from './model-runtime.js';
 import type { BudgetEntry, SessionBudget } from './session-budget.js';
+
+export interface ModelSource {
+  file: string;
+  manifest: Manifest;
+}
 
 /**
  * One servable model version whose session the memory budget may evict; the next request
@@ -19,6 +25,8 @@ export class LazyModel implements BudgetEntry {
     private readonly load: () => Promise<ReadyModel>,
     private readonly budget: SessionBudget,
     first: ReadyModel,
+    /** The local model file and its manifest: what an explainer reads (graph, background). */
+    readonly source?: ModelSource,
   ) {
     this.model = first;
     this.name = first.name;
@@ -33,8 +41,8 @@ export class LazyModel implements BudgetEntry {
   readonly signature: Signature;
 
   /** Loads now (throws the runtime's reason) and charges the budget. */
-  static async open(label: string, bytes: number, load: () => Promise<ReadyModel>, budget: SessionBudget): Promise<LazyModel> {
-    const lazy = new LazyModel(label, bytes, load, budget, await load());
+  static async open(label: string, bytes: number, load: () => Promise<ReadyModel>, budget: SessionBudget, source?: ModelSource): Promise<LazyModel> {
+    const lazy = new LazyModel(label, bytes, load, budget, await load(), source);
     budget.admit(lazy);
     return lazy;
   }

@@ -1,5 +1,6 @@
 import type { ModelSchema, Signature } from '../core/model-schema.js';
 import type { Tensor } from '../core/tensor.js';
+import type { TextPipeline } from '../text/text-pipeline.js';
 
 export interface RuntimeOptions {
   /** Threads ONNX Runtime may use inside one operator; 0 lets ORT choose. */
@@ -24,4 +25,6 @@ export interface ReadyModel {
   schema: ModelSchema;
   /** Requests holding more rows are refused with 413 (a deployment's runtime setting). */
   maxBatchSize?: number;
+  /** Text steps run before the session (TF-IDF, a Keras tokenizer), when the manifest declares them. */
+  pipeline?: TextPipeline;
 }

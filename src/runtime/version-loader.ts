@@ -1,6 +1,7 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Manifest } from '../core/manifest.js';
-import { describeModel } from '../core/model-schema.js';
+import { describeTextModel, loadTextPipeline } from '../text/text-pipeline.js';
 import { LazyModel } from './lazy-model.js';
 import type { ModelRuntime, ReadyModel, RuntimeOptions } from './model-runtime.js';
 import type { SessionBudget } from './session-budget.js';
@@ -27,12 +28,21 @@ export function openModelVersion(spec: OpenVersion, loadRuntime: RuntimeLoader, 
   const load = async (): Promise<ReadyModel> => {
     const runtime = await loadRuntime(spec.file, spec.options);
     try {
-      const schema = describeModel(runtime.signature, runtime.graphLabels, spec.manifest);
-      return { name: spec.name, version: spec.version, runtime, schema, ...(spec.maxBatchSize !== undefined && { maxBatchSize: spec.maxBatchSize }) };
+      // Declared text steps read their JSON artifacts from beside model.onnx, checked now so a bad one fails the load.
+      const pipeline = await loadTextPipeline(spec.manifest, (path) => readFile(join(dirname(spec.file), path), 'utf8'), runtime.signature);
+      const schema = describeTextModel(runtime.signature, runtime.graphLabels, spec.manifest, pipeline);
+      return {
+        name: spec.name,
+        version: spec.version,
+        runtime,
+        schema,
+        ...(pipeline?.preprocesses && { pipeline }),
+        ...(spec.maxBatchSize !== undefined && { maxBatchSize: spec.maxBatchSize }),
+      };
     } catch (err) {
       await runtime.dispose();
       throw err;
     }
   };
-  return stat(spec.file).then(({ size }) => LazyModel.open(label, size, load, budget));
+  return stat(spec.file).then(({ size }) => LazyModel.open(label, size, load, budget, { file: spec.file, manifest: spec.manifest }));
 }

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { toExplainResponse } from '../explain/explain.mapper.js';
+import { V2ExplainRequest, V2ExplainResponse } from '../explain/explain.schema.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ProtocolDeps } from '../shared/protocol-deps.js';
@@ -69,6 +71,30 @@ export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, 
         .header(BINARY_HEADER, header.length)
         .type('application/octet-stream')
         .send(Buffer.concat([header, ...encoded.binary]));
+    });
+  }
+
+  for (const [suffix, params] of [['', NameParams], ['/versions/:version', NameVersionParams]] as const) {
+    app.post(`/v2/models/:name${suffix}/explain`, {
+      schema: {
+        tags,
+        summary: 'Explain predictions (SHAP): values per record and output, base value, output space, method',
+        description: 'The inputs of an infer request (the packed [N, F] input, or one input per feature); `parameters` tune the explanation.',
+        params,
+        body: V2ExplainRequest,
+        response: { 200: V2ExplainResponse, ...errorResponses },
+      },
+    }, async (req) => {
+      const { inputs } = toInferenceRequest({ inputs: req.body.inputs }, null);
+      const p = req.body.parameters ?? {};
+      const explained = await inference.explainTensors(req.params.name, (req.params as { version?: string }).version, inputs, {
+        ...(p.budget !== undefined && { budget: p.budget }),
+        ...(p.output_space !== undefined && { outputSpace: p.output_space }),
+        ...(p.method !== undefined && { method: p.method }),
+        ...(p.seed !== undefined && { seed: p.seed }),
+        ...(p.samples !== undefined && { background: p.samples }),
+      });
+      return { ...(req.body.id !== undefined && { id: req.body.id }), ...toExplainResponse(explained) };
     });
   }
 

@@ -1,4 +1,5 @@
 import { invalidInput } from '../../core/errors.js';
+import type { ExplainerInfo, GlobalImportance } from '../../explain/explainer.js';
 import type { ModelDescription, Prediction } from '../../inference/inference.types.js';
 
 /** The records a body carries: a record, a list, or the `_data` / `_samples` wrapper. */
@@ -15,6 +16,20 @@ export function recordsOf(body: unknown): unknown[] {
   throw invalidInput('expected a record, a list of records, or {"_data": ...}');
 }
 
+/** The `_samples` (background records) of a `{"_data": ..., "_samples": [...]}` body, if any. */
+export function samplesOf(body: unknown): unknown[] | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const samples = (body as { _samples?: unknown })._samples;
+  return Array.isArray(samples) ? samples : undefined;
+}
+
+/** One record sent alone (not in a list): its explanation comes back as one object too. */
+export function isSingleRecord(body: unknown): boolean {
+  if (Array.isArray(body)) return false;
+  if (body !== null && typeof body === 'object' && Object.hasOwn(body, '_data')) return !Array.isArray((body as { _data: unknown })._data);
+  return true;
+}
+
 /** `{"prediction": [...]}`; with proba, one `{class: probability}` object per record. */
 export function toPredictResponse(p: Prediction, proba: boolean) {
   if (!proba) return { prediction: p.predictions, model_version: p.modelVersion };
@@ -26,11 +41,14 @@ export function toPredictResponse(p: Prediction, proba: boolean) {
   return { prediction, model_version: p.modelVersion };
 }
 
-export function featuresOf(d: ModelDescription) {
-  return d.schema.features ?? [];
+/** The features, each with its global importance (mean |SHAP| over the stored background) when known. */
+export function featuresOf(d: ModelDescription, importance?: GlobalImportance) {
+  const features = d.schema.features ?? [];
+  if (!importance) return features;
+  return features.map((f) => (importance.importance[f.name] === undefined ? f : { ...f, importance: importance.importance[f.name] }));
 }
 
-export function toInfoResponse(d: ModelDescription) {
+export function toInfoResponse(d: ModelDescription, explain: ExplainerInfo) {
   return {
     metadata: { features: featuresOf(d) },
     model: {
@@ -38,7 +56,13 @@ export function toInfoResponse(d: ModelDescription) {
       version: d.version,
       type: 'onnx',
       predictor_type: 'onnx',
-      is_explainable: false,
+      is_explainable: explain.explainable,
+      explanation: {
+        method: explain.method,
+        output_space: explain.outputSpace,
+        needs_background: explain.needsBackground && !explain.hasBackground,
+        ...(explain.reason ? { note: explain.reason } : {}),
+      },
       task: d.schema.task?.toUpperCase() ?? null,
       class_names: d.schema.classes ?? null,
       ...(d.schema.description ? { description: d.schema.description } : {}),

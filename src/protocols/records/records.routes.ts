@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ProtocolDeps } from '../shared/protocol-deps.js';
-import { invalidInput } from '../../core/errors.js';
 import { errorResponses, NameParams } from '../shared/common.schema.js';
-import { featuresOf, recordsOf, toInfoResponse, toPredictResponse } from './records.mapper.js';
+import { explainOptions, explanationPerRecord, toExplainResponse } from '../explain/explain.mapper.js';
+import { ExplainQuery, ExplainResponse } from '../explain/explain.schema.js';
+import { featuresOf, isSingleRecord, recordsOf, samplesOf, toInfoResponse, toPredictResponse } from './records.mapper.js';
 import { FeaturesResponse, InfoResponse, isOn, PredictBody, PredictQuery, PredictResponse, ServiceInfo } from './records.schema.js';
 
 const tags = ['records'];
@@ -14,10 +15,15 @@ export function registerRecordsRoutes(base: FastifyInstance, { inference, lifecy
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   const predict = async (name: string, body: unknown, query: { proba?: string; explain?: string }) => {
-    if (isOn(query.explain)) throw invalidInput(`model '${name}' is not explainable yet; drop explain=1`);
     const proba = isOn(query.proba);
-    const prediction = await inference.predict(name, undefined, recordsOf(body), { probabilities: proba });
-    return toPredictResponse(prediction, proba);
+    const records = recordsOf(body);
+    const prediction = await inference.predict(name, undefined, records, { probabilities: proba });
+    const response = toPredictResponse(prediction, proba);
+    if (!isOn(query.explain)) return response;
+    // The same version that predicted (a canary split may have picked either).
+    const { explanation } = await inference.explain(name, prediction.modelVersion, records, { background: samplesOf(body) });
+    const perRecord = explanationPerRecord(explanation, prediction);
+    return { ...response, explanation: isSingleRecord(body) ? perRecord[0] : perRecord };
   };
   const predictSchema = {
     tags,
@@ -31,17 +37,31 @@ export function registerRecordsRoutes(base: FastifyInstance, { inference, lifecy
   app.post('/predict', { schema: { ...predictSchema, summary: 'Predict with the only model served' } }, async (req) =>
     predict(inference.soleModel(), req.body, req.query));
 
+  app.post('/models/:name/explain', {
+    schema: {
+      tags,
+      summary: 'SHAP values per record and per class, with the base value, output space and method',
+      description: 'Records as for /predict; `_samples` gives background rows (interventional tree SHAP in probability space, or kernel SHAP).',
+      params: NameParams,
+      querystring: ExplainQuery,
+      body: PredictBody,
+      response: { 200: ExplainResponse, ...errorResponses },
+    },
+  }, async (req) => {
+    const explained = await inference.explain(req.params.name, undefined, recordsOf(req.body), { ...explainOptions(req.query), background: samplesOf(req.body) });
+    return toExplainResponse(explained);
+  });
+
   const info = { tags, response: { 200: InfoResponse, ...errorResponses } };
-  app.get('/models/:name/info', { schema: { ...info, summary: 'Model information', params: NameParams } }, async (req) =>
-    toInfoResponse(await inference.describe(req.params.name)));
-  app.get('/info', { schema: { ...info, summary: 'Information on the only model served' } }, async () =>
-    toInfoResponse(await inference.describe(inference.soleModel())));
+  const infoOf = async (name: string) => toInfoResponse(await inference.describe(name), await inference.explainability(name));
+  app.get('/models/:name/info', { schema: { ...info, summary: 'Model information', params: NameParams } }, async (req) => infoOf(req.params.name));
+  app.get('/info', { schema: { ...info, summary: 'Information on the only model served' } }, async () => infoOf(inference.soleModel()));
 
   const features = { tags, response: { 200: FeaturesResponse, ...errorResponses } };
-  app.get('/models/:name/features', { schema: { ...features, summary: 'Model features', params: NameParams } }, async (req) =>
-    featuresOf(await inference.describe(req.params.name)));
-  app.get('/features', { schema: { ...features, summary: 'Features of the only model served' } }, async () =>
-    featuresOf(await inference.describe(inference.soleModel())));
+  const featuresWithImportance = async (name: string) => featuresOf(await inference.describe(name), await inference.importance(name));
+  app.get('/models/:name/features', { schema: { ...features, summary: 'Model features, with global importance (mean |SHAP|) when it can be computed', params: NameParams } }, async (req) =>
+    featuresWithImportance(req.params.name));
+  app.get('/features', { schema: { ...features, summary: 'Features of the only model served' } }, async () => featuresWithImportance(inference.soleModel()));
 
   const text = Type.String();
   app.get('/health', { schema: { tags: ['health'], summary: 'Liveness: answers "up"', response: { 200: text } } }, async (_req, reply) =>

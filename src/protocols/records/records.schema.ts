@@ -26,7 +26,11 @@ export const PredictQuery = Type.Object({
 export const isOn = (flag: string | undefined) => flag === '1' || flag === 'true';
 
 export const PredictResponse = Type.Object(
-  { prediction: Type.Array(Type.Unknown()), model_version: Type.Optional(Type.String()) },
+  {
+    prediction: Type.Array(Type.Unknown()),
+    explanation: Type.Optional(Type.Unknown({ description: 'With explain=1: {feature: SHAP value} per record (one object for a single record)' })),
+    model_version: Type.Optional(Type.String()),
+  },
   { examples: [{ prediction: ['setosa', 'virginica'] }, { prediction: [{ setosa: 0.98, versicolor: 0.02, virginica: 0 }] }] },
 );
 
@@ -50,6 +54,12 @@ export const InfoResponse = Type.Object(
       type: Type.String(),
       predictor_type: Type.String(),
       is_explainable: Type.Boolean(),
+      explanation: Type.Object({
+        method: Type.String({ description: 'What POST /models/{name}/explain and ?explain=1 use without _samples' }),
+        output_space: Type.String(),
+        needs_background: Type.Boolean({ description: 'true: send _samples (no background is stored with the model)' }),
+        note: Type.Optional(Type.String({ description: 'Why the model is not explained exactly' })),
+      }),
       task: Type.Union([Type.String(), Type.Null()]),
       class_names: Type.Union([Type.Array(Type.String()), Type.Null()]),
       description: Type.Optional(Type.String()),
@@ -60,7 +70,8 @@ export const InfoResponse = Type.Object(
     examples: [{
       metadata: { features: [{ name: 'sepal_length', type: 'numeric', default: 5.8 }] },
       model: {
-        name: 'iris', version: '1', type: 'onnx', predictor_type: 'onnx', is_explainable: false,
+        name: 'iris', version: '1', type: 'onnx', predictor_type: 'onnx', is_explainable: true,
+        explanation: { method: 'tree-shap-path-dependent', output_space: 'probability', needs_background: false },
         task: 'MULTICLASS_CLASSIFICATION', class_names: ['setosa', 'versicolor', 'virginica'], metrics: { accuracy: 0.97 },
       },
     }],

@@ -1,0 +1,44 @@
+import type { Explanation, ExplainOptions } from '../../explain/explainer.js';
+import type { ModelExplanation, Prediction } from '../../inference/inference.types.js';
+
+/** The wire shape shared by POST /models/{name}/explain and /v2/models/{name}/explain. */
+export function toExplainResponse({ modelName, modelVersion, explanation: e }: ModelExplanation) {
+  return {
+    model_name: modelName,
+    model_version: modelVersion,
+    method: e.method,
+    output_space: e.outputSpace,
+    outputs: e.outputs,
+    features: e.features,
+    base_value: e.base,
+    explanations: e.records,
+    ...(e.background && { background: e.background }),
+    ...(e.kernel && { kernel: e.kernel }),
+  };
+}
+
+/** Query-string options (strings) as the explainer takes them. */
+export function explainOptions(query: { budget?: string; output_space?: 'raw' | 'probability'; method?: 'auto' | 'kernel'; seed?: string }): ExplainOptions {
+  return {
+    ...(query.budget !== undefined && { budget: Number(query.budget) }),
+    ...(query.output_space !== undefined && { outputSpace: query.output_space }),
+    ...(query.method !== undefined && { method: query.method }),
+    ...(query.seed !== undefined && { seed: Number(query.seed) }),
+  };
+}
+
+/**
+ * `{feature: value}` per record for `?explain=1`, as the Flask template returns it: the value
+ * output of a regressor, the positive class of a binary classifier, the predicted class otherwise.
+ */
+export function explanationPerRecord(e: Explanation, p: Prediction): Record<string, number>[] {
+  return e.records.map((record, r) => {
+    let column = e.outputs[0]!;
+    if (e.outputs.length === 2) column = e.outputs[1]!;
+    else if (e.outputs.length > 2) {
+      const predicted = String(p.predictions[r]);
+      column = e.outputs.includes(predicted) ? predicted : column;
+    }
+    return record.values[column]!;
+  });
+}
