@@ -33,6 +33,11 @@ import { SessionBudget } from './runtime/session-budget.js';
 import { AccessControl } from './auth/access-control.js';
 import { createAuthServices, type AuthServices } from './auth/auth-services.js';
 import { registerAuthRoutes } from './auth/auth.routes.js';
+import { registerAuditTrail } from './auth/audit.hook.js';
+import { registerAuditRoutes } from './auth/audit.routes.js';
+import { registerHardening, trustProxyOption } from './auth/http-hardening.js';
+import { loggerRedaction } from './auth/log-redaction.js';
+import { parseRateLimit } from './auth/rate-limit.js';
 import { buildRoutePolicy, registerRoutePolicy } from './auth/route-policy.js';
 import { PlinthError, printable } from './core/errors.js';
 import { createSqlAuthRepositories } from './storage/sql/sql-auth-repositories.js';
@@ -76,10 +81,13 @@ async function wireSecurity(app: FastifyInstance, config: Config, db: Kysely<Dat
     sessionTtlSeconds: config.sessionTtlSeconds,
     signingKeyMaxAgeSeconds: config.signingKeyMaxAgeSeconds,
   });
+  // Security headers and CORS first, so they are on every answer, errors and 404s included.
+  await registerHardening(app, { corsOrigins: config.corsOrigins, hsts: config.hsts });
   const admin = await auth.users.ensureAdmin(config.adminPassword || undefined);
   // The administrator administers the default space, so the keys they create for it work there.
   if (admin.created) await s.registry.setMember(DEFAULT_SPACE, 'admin', 'admin');
-  await registerAuthRoutes(app, auth);
+  await registerAuthRoutes(app, auth, { rateLimits: { login: parseRateLimit(config.loginRateLimit), token: parseRateLimit(config.tokenRateLimit) } });
+  registerAuditTrail(app, auth.audit);
   if (config.auth === 'off') {
     app.log.warn('PLINTH_AUTH=off: every route is open to anyone who can reach the server');
     return { auth, generatedAdminPassword: admin.generatedPassword };
@@ -121,7 +129,10 @@ const loadRuntime: RuntimeLoader = (file, options) => OnnxRuntime.load(file, opt
 /** The one place concrete adapters are chosen and wired together. */
 export async function buildApp(config: Config): Promise<Plinth> {
   const app = Fastify({
-    logger: { level: config.logLevel },
+    // Secret headers, body fields and query parameters never reach the log (docs/security.md).
+    logger: { level: config.logLevel, ...loggerRedaction() },
+    // X-Forwarded-* only from a proxy the operator names: request.ip (rate limits, audit) and request.protocol (Secure cookie, HSTS).
+    trustProxy: trustProxyOption(config.trustProxy),
     // Two log lines per request would cost more than the inference itself; opt in with PLINTH_ACCESS_LOG.
     logController: new LogController({ disableRequestLogging: !config.accessLog }),
     bodyLimit: config.bodyLimit,
@@ -192,6 +203,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
   registerWmlRoutes(app, deps);
   await registerPegaRoutes(app, deps);
   registerDeploymentRoutes(app, { deployments, budget });
+  registerAuditRoutes(app, security.auth.audit);
   registerManagementRoutes(app, { registry, ...deps });
   app.addHook('onClose', async () => {
     await pool.close();

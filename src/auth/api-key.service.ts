@@ -1,4 +1,5 @@
 import { PlinthError, printable } from '../core/errors.js';
+import { assertName } from '../core/model-name.js';
 import type { ApiKeyRepository, ApiKeyRow, SpaceMembershipLookup } from '../storage/auth-ports.js';
 import { assertAllowed } from './auth-errors.js';
 import { authorize, roleIn } from './authorization.policy.js';
@@ -42,6 +43,8 @@ export class ApiKeyService {
   ) {}
 
   async create(owner: Principal, input: NewApiKeyInput): Promise<IssuedApiKey> {
+    // A space is named, never a path or URL: refused as the registry refuses it (400), before any lookup.
+    assertName('space', input.space);
     const scopes = grantableScopes(owner, input.scopes);
     const spaceNotFound = () => new PlinthError('NOT_FOUND', `space '${printable(input.space)}' does not exist`);
     const spaceId = await this.memberships.spaceIdByName(input.space);

@@ -1,6 +1,7 @@
 import type { AuthRepositories } from '../storage/auth-ports.js';
 import { AccessTokenService } from './access-token.service.js';
 import { ApiKeyService } from './api-key.service.js';
+import { AuditService } from './audit.service.js';
 import { resolveAuthOptions, type AuthOptions } from './auth-options.js';
 import { Authenticator } from './authenticator.js';
 import { OAuthClientService } from './oauth-client.service.js';
@@ -19,6 +20,7 @@ export interface AuthServices {
   tokens: AccessTokenService;
   tokenEndpoint: TokenEndpointService;
   authenticator: Authenticator;
+  audit: AuditService;
 }
 
 /** Builds the services over the repositories (ports only; app.ts picks the adapters). */
@@ -40,5 +42,6 @@ export function createAuthServices(repos: AuthRepositories, overrides: Partial<A
   );
   const tokenEndpoint = new TokenEndpointService(clients, apiKeys, tokens);
   const authenticator = new Authenticator(tokens, apiKeys, sessions, repos.memberships);
-  return { users, sessions, clients, apiKeys, signingKeys, tokens, tokenEndpoint, authenticator };
+  const audit = new AuditService(repos.audit, now);
+  return { users, sessions, clients, apiKeys, signingKeys, tokens, tokenEndpoint, authenticator, audit };
 }

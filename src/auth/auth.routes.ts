@@ -2,7 +2,7 @@ import fastifyCookie, { type CookieSerializeOptions } from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import { PlinthError } from '../core/errors.js';
 import { csrfRefused, insufficientScope } from './auth-errors.js';
 import { toApiKeyView, toClientView } from './auth.mapper.js';
@@ -23,12 +23,15 @@ import {
   tokenRouteSchema,
 } from './auth.schema.js';
 import type { AuthServices } from './auth-services.js';
+import { auditRequest, type AuditRecord } from './audit.service.js';
 import { authorize } from './authorization.policy.js';
 import { CSRF_HEADER, SESSION_COOKIE } from './authenticator.js';
 import { readClientCredentials } from './client-authentication.js';
 import { OAuthError } from './oauth-error.js';
 import { assertFormEncoded, FORM_REQUIRED, oauthParams } from './oauth-params.js';
 import type { Principal } from './principal.js';
+import { registerRateLimits, type RateLimit } from './rate-limit.js';
+import { APIKEY_GRANT } from './token-endpoint.service.js';
 
 const tags = ['auth'];
 
@@ -37,16 +40,25 @@ const empty = (reply: FastifyReply, status: 200 | 204) => reply.status(status).s
 const ref = Type.Ref('Error');
 const plinthErrors = { 400: ref, 401: ref, 403: ref, 404: ref, 415: ref, 500: ref };
 
+export interface AuthRouteOptions {
+  /** Per address and per user name on POST /login, per address and per client on POST /oauth/token; unset = unlimited. */
+  rateLimits?: { login?: RateLimit; token?: RateLimit };
+}
+
 /**
  * The security domain's routes. Registers @fastify/cookie on `app` itself, so that
  * `auth.authenticator.authenticate(request)` can read the session cookie on every route; the
  * form-body parser only inside the scopes of /oauth/* and /login, so no other route starts
  * accepting form posts. Expects the shared `Error` schema to be registered (app.ts does).
  */
-export async function registerAuthRoutes(app: FastifyInstance, auth: AuthServices): Promise<void> {
+export async function registerAuthRoutes(app: FastifyInstance, auth: AuthServices, options: AuthRouteOptions = {}): Promise<void> {
   await app.register(fastifyCookie);
-  await app.register(oauthRoutes, { auth });
-  await app.register(sessionRoutes, { auth });
+  const { login, token } = options.rateLimits ?? {};
+  const limiter = login || token ? await registerRateLimits(app) : undefined;
+  const tokenLimit = limiter?.('token requests', token, clientNamed);
+  const loginLimit = limiter?.('sign-in attempts', login, userNamed);
+  await app.register(oauthRoutes, { auth, limit: tokenLimit });
+  await app.register(sessionRoutes, { auth, limit: loginLimit });
   await app.register(managementRoutes, { auth });
 
   app.withTypeProvider<TypeBoxTypeProvider>().get(
@@ -62,7 +74,47 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
 
 interface Deps {
   auth: AuthServices;
+  /** The rate limit of the scope's sign-in or token route, when one is set. */
+  limit?: preValidationAsyncHookHandler;
 }
+
+const field = (body: unknown, name: string): string | undefined => {
+  const value = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === 'string' && value !== '' ? value : undefined;
+};
+
+/** The user a sign-in names, for its rate limit. */
+const userNamed = (req: FastifyRequest): string | undefined => {
+  const user = field(req.body, 'username');
+  return user === undefined ? undefined : `user:${user}`;
+};
+
+/**
+ * The client a token request names (HTTP Basic or client_id), or the public 12-character prefix
+ * of the API key of the API-key grant, for its rate limit. Never throws: a malformed request is
+ * counted against its address and refused by the endpoint itself.
+ */
+function clientNamed(req: FastifyRequest): string | undefined {
+  const basic = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(req.headers.authorization ?? '');
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) {
+      try {
+        return `client:${decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '))}`;
+      } catch {
+        return `client:${decoded.slice(0, colon)}`;
+      }
+    }
+  }
+  const clientId = field(req.body, 'client_id');
+  if (clientId !== undefined) return `client:${clientId}`;
+  const key = /^plk_([A-Za-z0-9_-]{12})/.exec(field(req.body, 'apikey') ?? '');
+  return key ? `apikey:${key[1]}` : undefined;
+}
+
+/** Grant types a refused token request is recorded with by name; anything else is recorded as 'other'. */
+const GRANTS = new Set(['client_credentials', APIKEY_GRANT]);
 
 // --- /oauth/*: RFC bodies and headers ----------------------------------------------------------
 
@@ -74,12 +126,14 @@ const descriptionOf = (text: string) => text.replace(/[^\x20\x21\x23-\x5b\x5d-\x
 /** Client errors become invalid_request; anything else (a server fault) goes on to the app's handler. */
 function toOAuthError(err: FastifyError): OAuthError | undefined {
   if (err instanceof OAuthError) return err;
+  // RFC 6749 has no code for it: Plinth's RATE_LIMITED body with Retry-After, from the app's handler.
+  if (err instanceof PlinthError && err.code === 'RATE_LIMITED') return undefined;
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new OAuthError('invalid_request', FORM_REQUIRED);
   const status = err instanceof PlinthError ? err.status : err.validation ? 400 : err.statusCode;
   return status !== undefined && status >= 400 && status < 500 ? new OAuthError('invalid_request', err.message) : undefined;
 }
 
-async function oauthRoutes(scope: FastifyInstance, { auth }: Deps): Promise<void> {
+async function oauthRoutes(scope: FastifyInstance, { auth, limit }: Deps): Promise<void> {
   await scope.register(fastifyFormbody);
   // Token responses must not be cached (RFC 6749 §5.1); nor should introspection answers.
   scope.addHook('onRequest', async (_req, reply) => void noStore(reply));
@@ -106,7 +160,31 @@ async function oauthRoutes(scope: FastifyInstance, { auth }: Deps): Promise<void
     return token;
   };
 
-  app.post('/oauth/token', { schema: tokenRouteSchema }, async (req) => auth.tokenEndpoint.token(oauthParams(req.body), req.headers.authorization));
+  app.post('/oauth/token', { schema: tokenRouteSchema, ...(limit && { preValidation: limit }) }, async (req) => {
+    const params = oauthParams(req.body);
+    try {
+      const grant = await auth.tokenEndpoint.issue(params, req.headers.authorization);
+      await auditRequest(auth.audit, req, {
+        action: 'token.issue',
+        actor: grant.subject,
+        target: grant.clientId ?? grant.apiKeyId,
+        details: { grant_type: grant.grantType, scopes: grant.scopes },
+      });
+      return grant.response;
+    } catch (err) {
+      if (err instanceof OAuthError) {
+        const grantType = params.get('grant_type');
+        await auditRequest(auth.audit, req, {
+          action: 'token.issue',
+          outcome: 'failure',
+          // The client the request claimed to be (unverified), when it named one.
+          actor: clientNamed(req)?.replace(/^client:/, '') ?? null,
+          details: { grant_type: grantType && GRANTS.has(grantType) ? grantType : grantType === undefined ? null : 'other', error: err.error },
+        });
+      }
+      throw err;
+    }
+  });
 
   // token_type_hint is read by the schema and then ignored: there is one token type to search.
   app.post('/oauth/revoke', { schema: revokeRouteSchema }, async (req, reply) => {
@@ -126,16 +204,15 @@ async function oauthRoutes(scope: FastifyInstance, { auth }: Deps): Promise<void
 // --- Console session ---------------------------------------------------------------------------
 
 /**
- * Secure when the request came over TLS, directly or through a proxy saying so. Honouring
- * X-Forwarded-Proto without trustProxy is safe here: it can only add Secure, never remove it.
+ * Secure when the request came over TLS: request.protocol, which reads X-Forwarded-Proto only
+ * when PLINTH_TRUST_PROXY trusts the proxy that sent it (a header any client can send is not
+ * evidence of TLS). Behind a TLS-terminating proxy, set PLINTH_TRUST_PROXY.
  */
 function cookieOptions(req: FastifyRequest, expires?: Date): CookieSerializeOptions {
-  const forwarded = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase();
-  const secure = req.protocol === 'https' || forwarded === 'https';
-  return { path: '/', httpOnly: true, sameSite: 'strict', secure, ...(expires && { expires }) };
+  return { path: '/', httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https', ...(expires && { expires }) };
 }
 
-async function sessionRoutes(scope: FastifyInstance, { auth }: Deps): Promise<void> {
+async function sessionRoutes(scope: FastifyInstance, { auth, limit }: Deps): Promise<void> {
   await scope.register(fastifyFormbody);
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -147,12 +224,17 @@ async function sessionRoutes(scope: FastifyInstance, { auth }: Deps): Promise<vo
         summary: 'Sign in to the console: sets the session cookie and returns its CSRF token',
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: LoginBody,
-        response: { 200: LoginResponse, ...plinthErrors },
+        response: { 200: LoginResponse, 429: ref, ...plinthErrors },
       },
+      ...(limit && { preValidation: limit }),
     },
     async (req, reply) => {
       const user = await auth.users.verifyCredentials(req.body.username, req.body.password);
-      if (!user) throw new PlinthError('UNAUTHENTICATED', 'wrong username or password');
+      if (!user) {
+        await auditRequest(auth.audit, req, { action: 'login', actor: req.body.username, outcome: 'failure' });
+        throw new PlinthError('UNAUTHENTICATED', 'wrong username or password');
+      }
+      await auditRequest(auth.audit, req, { action: 'login', actor: user.name });
       const session = await auth.sessions.open(user.name);
       reply.setCookie(SESSION_COOKIE, session.id, cookieOptions(req, session.expiresAt));
       noStore(reply);
@@ -197,6 +279,7 @@ async function managementRoutes(scope: FastifyInstance, { auth }: Deps): Promise
     principals.set(req, principal);
   });
   const principalOf = (req: FastifyRequest) => principals.get(req)!;
+  const audit = (req: FastifyRequest, entry: AuditRecord) => auditRequest(auth.audit, req, { actor: principalOf(req).user, ...entry });
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const common = { tags, security: MANAGEMENT_SECURITY };
 
@@ -205,6 +288,7 @@ async function managementRoutes(scope: FastifyInstance, { auth }: Deps): Promise
     { schema: { ...common, summary: 'Create an OAuth2 client (the secret is shown once)', body: CreateClientBody, response: { 201: IssuedClientSchema, ...plinthErrors } } },
     async (req, reply) => {
       const { client, secret } = await auth.clients.create(principalOf(req), { name: req.body.name, scopes: req.body.scopes, expiresAt: req.body.expires_at });
+      await audit(req, { action: 'client.create', target: client.id, details: { name: client.name, scopes: client.scopes, expires_at: client.expiresAt } });
       noStore(reply).status(201);
       return { ...toClientView(client), client_secret: secret };
     },
@@ -219,6 +303,7 @@ async function managementRoutes(scope: FastifyInstance, { auth }: Deps): Promise
     { schema: { ...common, summary: "Replace a client's secret (the old one stops working)", params: IdParams, response: { 200: IssuedClientSchema, ...plinthErrors } } },
     async (req, reply) => {
       const { client, secret } = await auth.clients.rotate(principalOf(req).user, req.params.id);
+      await audit(req, { action: 'client.rotate', target: client.id });
       noStore(reply);
       return { ...toClientView(client), client_secret: secret };
     },
@@ -229,6 +314,7 @@ async function managementRoutes(scope: FastifyInstance, { auth }: Deps): Promise
     { schema: { ...common, summary: 'Delete a client; its tokens stop working', params: IdParams, response: { 204: Type.Null({ description: 'Deleted' }), ...plinthErrors } } },
     async (req, reply) => {
       await auth.clients.delete(principalOf(req).user, req.params.id);
+      await audit(req, { action: 'client.delete', target: req.params.id });
       return empty(reply, 204);
     },
   );
@@ -238,6 +324,7 @@ async function managementRoutes(scope: FastifyInstance, { auth }: Deps): Promise
     { schema: { ...common, summary: 'Create an API key for a space (the key is shown once)', body: CreateApiKeyBody, response: { 201: IssuedApiKeySchema, ...plinthErrors } } },
     async (req, reply) => {
       const { key, apiKey } = await auth.apiKeys.create(principalOf(req), { name: req.body.name, space: req.body.space, scopes: req.body.scopes });
+      await audit(req, { action: 'api_key.create', target: key.id, details: { name: key.name, space: req.body.space, scopes: key.scopes } });
       noStore(reply).status(201);
       return { ...toApiKeyView(key), api_key: apiKey };
     },
@@ -252,6 +339,7 @@ async function managementRoutes(scope: FastifyInstance, { auth }: Deps): Promise
     { schema: { ...common, summary: 'Delete an API key; tokens exchanged for it stop working', params: IdParams, response: { 204: Type.Null({ description: 'Deleted' }), ...plinthErrors } } },
     async (req, reply) => {
       await auth.apiKeys.delete(principalOf(req).user, req.params.id);
+      await audit(req, { action: 'api_key.delete', target: req.params.id });
       return empty(reply, 204);
     },
   );

@@ -90,7 +90,7 @@ export const tokenRouteSchema = {
   consumes: ['application/x-www-form-urlencoded'],
   security: CLIENT_SECURITY,
   body: TokenRequest,
-  response: { 200: TokenResponseSchema, ...oauthErrors },
+  response: { 200: TokenResponseSchema, ...oauthErrors, 429: Type.Ref('Error', { description: 'Too many token requests from this address or for this client: RATE_LIMITED, retry after Retry-After seconds' }) },
 };
 
 const TokenParam = Type.Object(

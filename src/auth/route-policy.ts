@@ -59,6 +59,16 @@ export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory):
   const querySpace = (s: Scope) => inSpace(s, (request) => spaces.space(spaceIn(request)));
   const pathSpace = (s: Scope) => inSpace(s, (request) => spaces.space(params(request).space!));
   const deployment = (s: Scope) => inSpace(s, (request) => spaces.deploymentSpace(params(request).id!));
+  const bodySpace = (s: Scope) => inSpace(s, (request) => spaces.space((request.body as Query | undefined)?.space ?? 'default'));
+  /** Listing across every space (no `space` given) is for administrators; others name a space they belong to. */
+  const listing = (name: (request: FastifyRequest) => string | undefined): Rule => ({
+    scope: 'models:read',
+    check: async (request) => {
+      const space = name(request);
+      if (space === undefined) return access.require(request, 'admin');
+      return access.requireIn(request, 'models:read', await spaces.space(space));
+    },
+  });
   const serving = (check: Check): Rule => ({ scope: 'predict', check, mayBePublic: true });
   const served = serving((request) => access.serving(request, params(request).name ?? params(request).id!));
   const sole = serving((request) => access.serving(request, spaces.soleModel()));
@@ -112,18 +122,13 @@ export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory):
   add('PUT,DELETE', ['/api/v1/spaces/:space/members/:user'], pathSpace('admin'));
 
   // Deployments: their own space, from the body, the query or the deployment itself.
-  add('POST', ['/api/v1/deployments'], inSpace('deployments:write', (request) => spaces.space((request.body as Query | undefined)?.space ?? 'default')));
-  add('GET', ['/api/v1/deployments'], {
-    scope: 'models:read',
-    check: async (request) => {
-      // Across every space only for administrators; others name a space they belong to.
-      if (query(request).space === undefined) return access.require(request, 'admin');
-      return access.requireIn(request, 'models:read', await spaces.space(spaceIn(request)));
-    },
-  });
+  add('POST', ['/api/v1/deployments'], bodySpace('deployments:write'));
+  add('GET', ['/api/v1/deployments'], listing((request) => query(request).space));
   add('GET', ['/api/v1/deployments/:id'], deployment('models:read'));
   add('PATCH,DELETE', ['/api/v1/deployments/:id'], deployment('deployments:write'));
   add('GET', ['/api/v1/runtime/sessions'], scope('admin'));
+
+  add('GET', ['/api/v1/audit'], scope('admin'));
   return new Map(rules);
 }
 
@@ -132,8 +137,7 @@ export const memberFilter = (request: FastifyRequest): string | undefined =>
   request.principal && !hasScope(request.principal, 'admin') ? request.principal.user : undefined;
 
 /**
- * Enforces the policy on every request (a preHandler, so the body is parsed: credentials in a
- * form body are refused). Public routes pay no promise.
+ * Enforces the policy on every request. Public routes pay no promise.
  */
 export function registerRoutePolicy(app: FastifyInstance, policy: RoutePolicy, access: AccessControl): void {
   const failClosed: Rule = { scope: 'admin', check: (request) => access.require(request, 'admin') };
@@ -149,7 +153,9 @@ export function registerRoutePolicy(app: FastifyInstance, policy: RoutePolicy, a
       }
     }
   });
-  app.addHook('preHandler', (request, _reply, done) => {
+  // preValidation: the body is parsed (a credential in it is refused) but not yet checked, so a
+  // caller without access learns nothing from validation errors.
+  app.addHook('preValidation', (request, _reply, done) => {
     const url = request.routeOptions.url;
     if (url === undefined || url.startsWith('/api/docs')) return done();
     const method = request.method === 'HEAD' ? 'GET' : request.method;

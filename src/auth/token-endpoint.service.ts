@@ -37,11 +37,27 @@ const response = (issued: IssuedToken, scopes: readonly Scope[]): TokenResponse 
   scope: scopes.join(' '),
 });
 
+/** A token response, and who it went to (for the audit log). */
+export interface IssuedGrant {
+  response: TokenResponse;
+  grantType: 'client_credentials' | typeof APIKEY_GRANT;
+  /** The token's subject: the client id, or the API key's owner. */
+  subject: string;
+  clientId?: string;
+  apiKeyId?: string;
+  scopes: Scope[];
+}
+
 /** POST /oauth/token: the client-credentials grant (RFC 6749 §4.4) and IAM's API-key grant. No refresh tokens. */
 export class TokenEndpointService {
   constructor(private readonly clients: OAuthClientService, private readonly apiKeys: ApiKeyService, private readonly tokens: AccessTokenService) {}
 
   async token(params: Map<string, string>, authorization: string | undefined): Promise<TokenResponse> {
+    return (await this.issue(params, authorization)).response;
+  }
+
+  /** As token(), also saying whom the token was issued to. */
+  async issue(params: Map<string, string>, authorization: string | undefined): Promise<IssuedGrant> {
     const grantType = params.get('grant_type');
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
     const credentials = readClientCredentials(authorization, params);
@@ -50,7 +66,8 @@ export class TokenEndpointService {
       if (!credentials) throw new OAuthError('invalid_client', 'client authentication is required: HTTP Basic or client_id and client_secret');
       const client = await this.clients.authenticate(credentials);
       const scopes = narrowScopes(params.get('scope'), client.scopes.filter(isScope));
-      return response(await this.tokens.issue({ subject: client.id, clientId: client.id, scopes, notAfter: client.expiresAt }), scopes);
+      const issued = await this.tokens.issue({ subject: client.id, clientId: client.id, scopes, notAfter: client.expiresAt });
+      return { response: response(issued, scopes), grantType, subject: client.id, clientId: client.id, scopes };
     }
 
     if (grantType === APIKEY_GRANT) {
@@ -65,7 +82,7 @@ export class TokenEndpointService {
       if (!key) throw new OAuthError('invalid_grant', 'the API key is not valid');
       const scopes = narrowScopes(params.get('scope'), key.scopes.filter(isScope));
       const issued = await this.tokens.issue({ subject: key.owner, apiKeyId: key.id, scopes });
-      return { ...response(issued, scopes), expiration: issued.exp };
+      return { response: { ...response(issued, scopes), expiration: issued.exp }, grantType, subject: key.owner, apiKeyId: key.id, scopes };
     }
 
     throw new OAuthError('unsupported_grant_type', `grant_type must be client_credentials or ${APIKEY_GRANT}`);

@@ -2,6 +2,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DEFAULT_INTAKE_LIMITS } from '../registry/artifact-policy.js';
 
+/** `off`, or `<max>/<window>` with the window in ms, s, m or h. */
+export const RATE_LIMIT_PATTERN = '^(off|[1-9][0-9]{0,5}/[1-9][0-9]{0,8}(ms|s|m|h))$';
+/** Comma-separated origins: scheme, host and optional port, nothing after (no path, no '*'). */
+const ORIGIN = 'https?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?';
+export const CORS_ORIGINS_PATTERN = `^$|^${ORIGIN}(\\s*,\\s*${ORIGIN})*$`;
+
 /** Everything an operator can set, with defaults; validated once at start-up. */
 export const ConfigSchema = Type.Object({
   host: Type.String({ default: '0.0.0.0' }),
@@ -54,6 +60,40 @@ export const ConfigSchema = Type.Object({
   sessionTtlSeconds: Type.Integer({ minimum: 60, default: 28_800 }),
   /** A signing key older than this is replaced at the next token issue (old keys verify until their tokens expire). */
   signingKeyMaxAgeSeconds: Type.Integer({ minimum: 3600, default: 2_592_000 }),
+  /** Batch jobs scored at the same time (each in its own worker thread). */
+  jobConcurrency: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  /** Rows per chunk of a batch job: the unit of scoring and of committed (resumable) progress. */
+  jobChunkRows: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000 }),
+  /** Largest data asset upload, in MiB; fractions are allowed. 413 past it. */
+  maxAssetMb: Type.Number({ exclusiveMinimum: 0, default: 1024 }),
+  /** Largest row of a job's input, in KiB: a longer row is a row error, never held in memory. */
+  jobMaxRowKb: Type.Integer({ minimum: 1, maximum: 1024 * 1024, default: 1024 }),
+  /** Default share (0..1) of a job's rows that may fail validation before the job fails. */
+  jobMaxErrorRate: Type.Number({ minimum: 0, maximum: 1, default: 0.1 }),
+  /** Attempts per job before it fails (1 = no retry). */
+  jobMaxAttempts: Type.Integer({ minimum: 1, maximum: 20, default: 3 }),
+  /** Wait before a job's first retry, in ms; doubled for each further one. */
+  jobRetryBackoffMs: Type.Integer({ minimum: 0, default: 2000 }),
+  /** ONNX Runtime intra-op threads of a batch job's session. */
+  jobThreads: Type.Integer({ minimum: 0, maximum: 256, default: 1 }),
+  /** Nice value of scoring threads (0-19, Linux): online requests keep the CPU first. */
+  jobNice: Type.Integer({ minimum: 0, maximum: 19, default: 10 }),
+  /**
+   * Rate limits of POST /login and POST /oauth/token: `<max>/<window>` (window in ms, s, m or h,
+   * e.g. `10/60s`), counted separately per remote address and per user name (login) or client
+   * (token endpoint; the API key's public prefix for the API-key grant); `off` disables the limit.
+   */
+  loginRateLimit: Type.String({ pattern: RATE_LIMIT_PATTERN, default: '10/60s' }),
+  tokenRateLimit: Type.String({ pattern: RATE_LIMIT_PATTERN, default: '60/60s' }),
+  /** Browser origins allowed to call the API cross-origin: comma-separated exact origins (`https://app.example.com`); empty = CORS off. */
+  corsOrigins: Type.String({ pattern: CORS_ORIGINS_PATTERN, default: '' }),
+  /**
+   * Trust X-Forwarded-For / -Proto / -Host from a reverse proxy: `true` (any peer), a hop count, or
+   * comma-separated proxy addresses or CIDRs. Empty (default): the headers are ignored.
+   */
+  trustProxy: Type.String({ default: '' }),
+  /** Strict-Transport-Security: `auto` on requests that came over TLS, `on` on every response, `off` never. */
+  hsts: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], { default: 'auto' }),
   /** Log every request and response (Fastify's access log, at info level). */
   accessLog: Type.Boolean({ default: false }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
@@ -81,6 +121,20 @@ const ENV: Record<keyof Config, string> = {
   accessTokenTtlSeconds: 'PLINTH_ACCESS_TOKEN_TTL',
   sessionTtlSeconds: 'PLINTH_SESSION_TTL',
   signingKeyMaxAgeSeconds: 'PLINTH_SIGNING_KEY_MAX_AGE',
+  jobConcurrency: 'PLINTH_JOB_CONCURRENCY',
+  jobChunkRows: 'PLINTH_JOB_CHUNK_ROWS',
+  maxAssetMb: 'PLINTH_MAX_ASSET_MB',
+  jobMaxRowKb: 'PLINTH_JOB_MAX_ROW_KB',
+  jobMaxErrorRate: 'PLINTH_JOB_MAX_ERROR_RATE',
+  jobMaxAttempts: 'PLINTH_JOB_MAX_ATTEMPTS',
+  jobRetryBackoffMs: 'PLINTH_JOB_RETRY_BACKOFF_MS',
+  jobThreads: 'PLINTH_JOB_THREADS',
+  jobNice: 'PLINTH_JOB_NICE',
+  loginRateLimit: 'PLINTH_LOGIN_RATE_LIMIT',
+  tokenRateLimit: 'PLINTH_TOKEN_RATE_LIMIT',
+  corsOrigins: 'PLINTH_CORS_ORIGINS',
+  trustProxy: 'PLINTH_TRUST_PROXY',
+  hsts: 'PLINTH_HSTS',
   accessLog: 'PLINTH_ACCESS_LOG',
   logLevel: 'PLINTH_LOG_LEVEL',
 };

@@ -1,4 +1,4 @@
-import type { SpaceRole } from './ports.js';
+import type { Page, SpaceRole } from './ports.js';
 
 /**
  * Ports for the security domain (src/auth/): users, sessions, OAuth2 clients, API keys, signing
@@ -123,6 +123,36 @@ export interface SpaceMembershipLookup {
   spaceIdByName(name: string): Promise<string | undefined>;
 }
 
+export type AuditOutcome = 'success' | 'failure';
+
+/** One audit event. `details` never holds a secret (AuditService drops such keys before writing). */
+export interface AuditEventRow {
+  id: string;
+  at: string;
+  /** e.g. `login`, `token.issue`, `client.create`, `deployment.update`, `version.upload`. */
+  action: string;
+  actor: string | null;
+  target: string | null;
+  outcome: AuditOutcome;
+  remoteAddress: string | null;
+  details: Record<string, unknown> | null;
+}
+
+export interface AuditQuery {
+  limit: number;
+  cursor?: string;
+  action?: string;
+  actor?: string;
+  /** ISO-8601: events at or after it. */
+  since?: string;
+}
+
+export interface AuditRepository {
+  append(event: AuditEventRow): Promise<void>;
+  /** Newest first, keyset-paged by (at, id). */
+  list(query: AuditQuery): Promise<Page<AuditEventRow>>;
+}
+
 /** The auth repositories together, as app.ts hands them to createAuthServices. */
 export interface AuthRepositories {
   users: UserRepository;
@@ -132,4 +162,5 @@ export interface AuthRepositories {
   signingKeys: SigningKeyRepository;
   revokedTokens: RevokedTokenRepository;
   memberships: SpaceMembershipLookup;
+  audit: AuditRepository;
 }

@@ -114,6 +114,8 @@ describe('authentication on: the route policy', () => {
       assert.equal(r.json.code, 'INSUFFICIENT_SCOPE', r.text);
     }
     assert.match(refusals[0]!.headers.get('www-authenticate') ?? '', /error="insufficient_scope", scope="models:write"/);
+    const unauthenticated = await sendJson('POST', url('/api/v1/deployments'), { nonsense: true });
+    assert.equal(unauthenticated.status, 401, 'no validation error before authentication');
     assert.equal((await sendJson('GET', url('/api/v1/models/iris'), undefined, bearer(adminKey))).status, 200, 'nothing was deleted');
   });
 

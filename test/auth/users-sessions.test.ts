@@ -84,10 +84,12 @@ test('login sets an HttpOnly, SameSite=Strict session cookie (stored hashed) and
   assert.equal(stored?.csrf_hash, sha256Hex(res.json.csrf_token));
 });
 
-test('the cookie is Secure behind TLS (X-Forwarded-Proto: https)', async () => {
+test('X-Forwarded-Proto alone does not make the cookie Secure: only a trusted proxy says the request came over TLS', async () => {
+  // This server trusts no proxy, so the header is any client's word. The trusted-proxy case
+  // (PLINTH_TRUST_PROXY, Secure set) is in hardening.test.ts.
   const res = await sendJson('POST', `${server.url}/login`, { username: 'dave', password: 'dave-password-1234' }, { 'x-forwarded-proto': 'https' });
   assert.equal(res.status, 200);
-  assert.ok(res.headers.get('set-cookie')!.split(';').map((a) => a.trim()).includes('Secure'));
+  assert.ok(!res.headers.get('set-cookie')!.split(';').map((a) => a.trim()).includes('Secure'));
 });
 
 test('login takes a form body too (extra fields ignored); wrong credentials are 401 with no cookie', async () => {

@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import { registry0001 } from './migrations/0001-registry.js';
 import { auth0002 } from './migrations/0002-auth.js';
+import { audit0004 } from './migrations/0004-audit.js';
 
 /**
  * Every migration, in order. A static list rather than a folder scan: it works the same from
@@ -10,6 +11,7 @@ import { auth0002 } from './migrations/0002-auth.js';
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-registry': registry0001,
   '0002-auth': auth0002,
+  '0004-audit': audit0004,
 });
 
 /**

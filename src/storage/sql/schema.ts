@@ -17,6 +17,12 @@ export interface Database {
   api_keys: ApiKeysTable;
   signing_keys: SigningKeysTable;
   revoked_tokens: RevokedTokensTable;
+  data_assets: DataAssetsTable;
+  jobs: JobsTable;
+  job_events: JobEventsTable;
+  job_queue: JobQueueTable;
+  job_schedules: JobSchedulesTable;
+  audit_events: AuditEventsTable;
 }
 
 export interface SpacesTable {
@@ -150,4 +156,102 @@ export interface RevokedTokensTable {
   jti: string;
   expires_at: string;
   revoked_at: string;
+}
+
+export interface DataAssetsTable {
+  id: string;
+  space_id: string;
+  name: string;
+  description: string | null;
+  format: string;
+  status: string;
+  size: number;
+  sha256: string | null;
+  row_count: number | null;
+  /** JSON array of column names. */
+  columns: string | null;
+  /** JSON: delimiter, quote, bom. */
+  dialect: string | null;
+  blob_key: string;
+  job_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface JobsTable {
+  id: string;
+  space_id: string;
+  deployment_id: string;
+  deployment_name: string;
+  schedule_id: string | null;
+  status: string;
+  /** JSON: the JobSpec. */
+  spec: string;
+  input_asset_id: string | null;
+  output_asset_id: string | null;
+  model_version_id: string | null;
+  rows_total: number;
+  rows_read: number;
+  rows_scored: number;
+  rows_failed: number;
+  chunks_committed: number;
+  /** 0 or 1. */
+  input_done: number;
+  rows_per_second: number | null;
+  attempt: number;
+  max_attempts: number;
+  error: string | null;
+  /** 0 or 1. */
+  cancel_requested: number;
+  retry_at: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+export interface JobEventsTable {
+  job_id: string;
+  seq: number;
+  at: string;
+  level: string;
+  message: string;
+}
+
+export interface JobQueueTable {
+  job_id: string;
+  run_after: string;
+  enqueued_at: string;
+  locked_by: string | null;
+  locked_until: string | null;
+}
+
+export interface JobSchedulesTable {
+  id: string;
+  space_id: string;
+  name: string;
+  cron: string;
+  timezone: string;
+  /** JSON: the job template. */
+  template: string;
+  status: string;
+  last_job_id: string | null;
+  last_run_at: string | null;
+  runs: number;
+  skipped: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  at: string;
+  action: string;
+  actor: string | null;
+  target: string | null;
+  /** 'success' or 'failure'. */
+  outcome: string;
+  remote_address: string | null;
+  /** JSON object, or null. */
+  details: string | null;
 }

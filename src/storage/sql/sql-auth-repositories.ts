@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AuthRepositories } from '../auth-ports.js';
 import { SqlApiKeyRepository } from './api-key.repository.js';
+import { SqlAuditRepository } from './audit.repository.js';
 import { SqlSpaceMembershipLookup } from './membership.repository.js';
 import { SqlOAuthClientRepository } from './oauth-client.repository.js';
 import { SqlRevokedTokenRepository } from './revoked-token.repository.js';
@@ -19,5 +20,6 @@ export function createSqlAuthRepositories(db: Kysely<Database>): AuthRepositorie
     signingKeys: new SqlSigningKeyRepository(db),
     revokedTokens: new SqlRevokedTokenRepository(db),
     memberships: new SqlSpaceMembershipLookup(db),
+    audit: new SqlAuditRepository(db),
   };
 }
