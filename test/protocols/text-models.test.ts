@@ -42,6 +42,8 @@ describe('text models: the Pega API and every other protocol', () => {
       assert.deepEqual(records.json.prediction, [expected], records.text);
       const mlflow = await post(url(`/models/${model}/invocations`), { dataframe_records: [{ text }] });
       assert.deepEqual(mlflow.json.predictions, [expected], mlflow.text);
+      const inputs = await post(url(`/models/${model}/invocations`), { inputs: [text, text] });
+      assert.deepEqual(inputs.json.predictions, [expected, expected], inputs.text);
       const wml = await post(url(`/ml/v4/deployments/${model}/predictions`), { input_data: [{ fields: ['text'], values: [[text]] }] });
       assert.equal(wml.json.predictions[0].values[0][0], expected, wml.text);
       const input = model === 'intents-tfidf' ? (await get(url(`/v2/models/${model}`))).json.inputs[0] : { name: 'text', shape: [-1, 1] };

@@ -80,6 +80,12 @@ export async function invokeMlflow(inference: InferenceService, name: string, se
     return { predictions: p.predictions, model_name: p.modelName, model_version: p.modelVersion };
   }
   const d = await inference.describe(name, selector);
+  // A text model's `inputs: ["...", "..."]`: one text per row, under its single text feature.
+  const text = d.schema.features?.length === 1 && d.schema.features[0]!.type === 'text' ? d.schema.features[0]!.name : undefined;
+  if (text && Array.isArray(input.named) && input.named.every((v) => typeof v === 'string')) {
+    const p = await inference.predict(d.name, d.version, input.named.map((v) => ({ [text]: v })), { probabilities: false });
+    return { predictions: p.predictions, model_name: p.modelName, model_version: p.modelVersion };
+  }
   const response = await inference.infer(d.name, d.version, toTensorRequest(input.named, d.signature.inputs));
   return { predictions: tensorPredictions(response), model_name: response.modelName, model_version: response.modelVersion };
 }
