@@ -9,6 +9,7 @@ import autocannon from 'autocannon';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FEATURES, MODEL_NAME, MODELS_DIR, openSession, RECORD, ROOT, toInput } from './breast-cancer.js';
 import { freePort, startNode, stopAll, waitUntil } from './processes.js';
@@ -132,12 +133,30 @@ async function sessionRunRate(seconds: number): Promise<number> {
   }
 }
 
+/** One text through the Pega route and the TF-IDF + linear intent model (issue 5's bench). */
+const PEGA_BODY = JSON.stringify({ modelIdentifier: 'intents-tfidf', text: "where is my order? it's late and I need it for friday" });
+const PEGA_MIN_RATIO = 0.7;
+
+/** The Pega text route against the records route on the forest, at 16 connections, same run. */
+function pegaSection(rows: Row[]): string {
+  const at = (server: string) => rows.find((r) => r.server === server && r.connections === 16)!;
+  const ratio = at('plinth pega').reqPerSec / at('plinth records').reqPerSec;
+  return `
+## Pega text route
+
+Single texts to \`POST /noauth/predict\` (intents-tfidf: TF-IDF + linear model in one ONNX graph) against single
+records to the records route on the breast-cancer forest, 16 connections, same run: ${at('plinth pega').reqPerSec.toFixed(0)} vs
+${at('plinth records').reqPerSec.toFixed(0)} req/s = ${ratio.toFixed(2)}x (target >= ${PEGA_MIN_RATIO}x: ${ratio >= PEGA_MIN_RATIO ? 'met' : '**NOT met**'}), p99 ${at('plinth pega').p99Ms.toFixed(2)} ms.
+`;
+}
+
 async function startTargets(): Promise<Target[]> {
   const [plinthPort, referencePort] = await Promise.all([freePort(), freePort()]);
   const plinth = startNode(
-    [...PLINTH_NODE_ARGS, join(ROOT, 'dist/src/cli/main.js'), 'serve', '--models', MODELS_DIR, '--host', '127.0.0.1', '--port', String(plinthPort)],
+    // Public models: the bench measures serving, not token checks; a fresh data directory per run.
+    [...PLINTH_NODE_ARGS, join(ROOT, 'dist/src/cli/main.js'), 'serve', '--models', MODELS_DIR, '--host', '127.0.0.1', '--port', String(plinthPort), '--public-models', '*'],
     ROOT,
-    { PLINTH_LOG_LEVEL: process.env.PLINTH_LOG_LEVEL ?? 'warn' },
+    { PLINTH_LOG_LEVEL: process.env.PLINTH_LOG_LEVEL ?? 'warn', PLINTH_DATA_DIR: join(tmpdir(), `plinth-bench-${process.pid}`) },
   );
   const reference = startNode(['--import', 'tsx', join(ROOT, 'bench/reference-server.ts'), String(referencePort)], ROOT);
   const record = JSON.stringify(RECORD);
@@ -147,6 +166,7 @@ async function startTargets(): Promise<Target[]> {
     { server: 'reference', url: `http://127.0.0.1:${referencePort}/predict`, body: record, child: reference },
     { server: 'plinth records', url: `${plinthUrl}/models/${MODEL_NAME}/predict`, body: record, child: plinth },
     { server: 'plinth v2', url: `${plinthUrl}/v2/models/${MODEL_NAME}/infer`, body: tensor, child: plinth },
+    { server: 'plinth pega', url: `${plinthUrl}/noauth/predict`, body: PEGA_BODY, child: plinth },
   ];
 }
 
@@ -177,9 +197,10 @@ async function main(): Promise<void> {
   }, ROOT);
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, `predict-${date.toISOString().slice(0, 10)}.md`), report);
-  await writeFile(join(dir, 'latest.md'), report);
-  console.log(report);
+  const full = report + pegaSection(rows);
+  await writeFile(join(dir, `predict-${date.toISOString().slice(0, 10)}.md`), full);
+  await writeFile(join(dir, 'latest.md'), full);
+  console.log(full);
   // Errors make the numbers meaningless: fail the run (the report still says which scenario).
   if (rows.some((row) => row.errors || row.non2xx)) process.exitCode = 1;
 }
