@@ -1,4 +1,4 @@
-import { invalidInput, PlinthError, printable } from '../core/errors.js';
+import { invalidInput, loadFailureReason, PlinthError, printable } from '../core/errors.js';
 import { noBestVersion, pickBest } from '../core/best-version.js';
 import { assertModelName } from '../core/model-name.js';
 import { decodePredictions } from '../core/prediction.decoder.js';
@@ -219,14 +219,20 @@ export class InferenceService {
     return this.explain(name, selector, rowsFromTensors(name, model.schema, tensors), options);
   }
 
-  /** Whether and how the model is explained (GET /models/{name}/info). */
+  /** Whether and how the model is explained (GET /models/{name}/info); a broken background makes it unexplainable, not the call fail. */
   async explainability(name: string): Promise<ExplainerInfo> {
-    return (await this.explainerOf(await this.select(name, undefined, false))).info();
+    const model = await this.select(name, undefined, false);
+    try {
+      return (await this.explainerOf(model)).info();
+    } catch (err) {
+      return { explainable: false, family: 'other', method: 'kernel-shap', outputSpace: 'raw', needsBackground: true, hasBackground: false, reason: loadFailureReason(err) };
+    }
   }
 
   /** Mean |SHAP| per feature over the stored background; undefined when the model has none to average over. */
   async importance(name: string): Promise<GlobalImportance | undefined> {
-    const explainer = await this.explainerOf(await this.select(name, undefined, false));
+    const explainer = await this.explainerOf(await this.select(name, undefined, false)).catch(() => undefined);
+    if (!explainer) return undefined;
     const info = explainer.info();
     if (!info.explainable || (info.needsBackground && !info.hasBackground) || (!info.hasBackground && info.family !== 'tree')) return undefined;
     return explainer.globalImportance();

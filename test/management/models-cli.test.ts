@@ -35,10 +35,10 @@ describe('plinth models push / list', () => {
   test('push of examples/models/iris/1 (a folder) registers version 2 with model.yaml, and it is served', async () => {
     const run = await plinth(['models', 'push', join(EXAMPLES, 'iris/1'), '--name', 'iris', '--tags', 'cli,folder', '--url', server.url]);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^registered iris version 2 in space default \(models:\/iris\/2\): model\.onnx \d+ bytes, sha256 [0-9a-f]{64}, 2 artifacts, tags cli, folder\n$/);
+    assert.match(run.stdout, /^registered iris version 2 in space default \(models:\/iris\/2\): model\.onnx \d+ bytes, sha256 [0-9a-f]{64}, 3 artifacts, tags cli, folder\n$/);
     const version = await send('GET', `${server.url}/api/v1/models/iris/versions/2`);
     assert.equal(version.status, 200, version.text);
-    assert.deepEqual(version.json.artifacts.map((a: { path: string }) => a.path), ['model.onnx', 'model.yaml']);
+    assert.deepEqual(version.json.artifacts.map((a: { path: string }) => a.path), ['background.csv', 'model.onnx', 'model.yaml']);
     assert.deepEqual(version.json.metrics, { accuracy: 0.9737 });
     assert.deepEqual([...version.json.tags].sort(), ['cli', 'folder']);
     const served = await post(`${server.url}/models/iris/predict`, SETOSA);

@@ -180,7 +180,8 @@ describe('records protocol, several models', () => {
     assert.equal(model.version, '1');
     assert.equal(model.task, 'MULTICLASS_CLASSIFICATION');
     assert.deepEqual(model.class_names, ['setosa', 'versicolor', 'virginica']);
-    assert.equal(model.is_explainable, false);
+    assert.equal(model.is_explainable, true);
+    assert.deepEqual(model.explanation, { method: 'tree-shap-path-dependent', output_space: 'probability', needs_background: false });
     assert.deepEqual(model.metrics, { accuracy: 0.9737 });
     assert.deepEqual(metadata.features.map((f: { name: string }) => f.name), IRIS_FEATURES);
   });
@@ -189,7 +190,9 @@ describe('records protocol, several models', () => {
     const r = await get(`${server.url}/models/iris/features`);
     assert.equal(r.status, 200);
     assert.deepEqual(r.json.map((f: { name: string }) => f.name), IRIS_FEATURES);
-    assert.deepEqual(r.json[0], { name: 'sepal_length', type: 'numeric', default: 5.8, description: 'Sepal length in centimetres' });
+    const { importance, ...first } = r.json[0];
+    assert.deepEqual(first, { name: 'sepal_length', type: 'numeric', default: 5.8, description: 'Sepal length in centimetres' });
+    assert.equal(typeof importance, 'number', 'global importance over the example background');
     const strict = await get(`${server.url}/models/iris-strict/features`);
     assert.ok(strict.json.every((f: object) => !('default' in f)));
   });
@@ -280,11 +283,11 @@ describe('records protocol, several models', () => {
     assert.equal(features.status, 404);
   });
 
-  test('explain=1 is refused', async () => {
+  test('explain=1 adds the SHAP values of the predicted class', async () => {
     const r = await predict('iris', SETOSA, '?explain=1');
-    assert.equal(r.status, 400);
-    assert.equal(r.json.code, 'INVALID_INPUT');
-    assert.match(r.json.error, /explain/);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(Object.keys(r.json.explanation), IRIS_FEATURES);
+    assert.ok(r.json.explanation.petal_length > 0, 'a short petal argues for setosa');
   });
 
   test('the root routes need a single-model server: 404 with a hint', async () => {
