@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import { auditRequest, type AuditRecord, type AuditService } from './audit.service.js';
 
 type Event = Omit<AuditRecord, 'actor' | 'outcome' | 'remoteAddress'>;
@@ -72,9 +72,20 @@ export const MANAGEMENT_AUDIT_ROUTES: readonly string[] = [...EVENTS.keys()];
  * after gets it); every other request passes through synchronously, without a promise.
  */
 export function registerAuditTrail(app: FastifyInstance, audit: AuditService): void {
-  app.addHook('onSend', (request, reply, payload, done) => {
-    const url = request.routeOptions.url;
-    const describe = url === undefined ? undefined : EVENTS.get(`${request.method} ${url}`);
+  // Only the audited routes get the hook (chosen once, per route): serving routes pay nothing.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const audited = new Map(methods.flatMap((m) => (EVENTS.has(`${m} ${route.url}`) ? [[m, EVENTS.get(`${m} ${route.url}`)!] as const] : [])));
+    if (audited.size === 0) return;
+    const hook = auditHook(audit, audited);
+    const existing = route.onSend;
+    route.onSend = existing === undefined ? [hook] : [...(Array.isArray(existing) ? existing : [existing]), hook];
+  });
+}
+
+function auditHook(audit: AuditService, audited: Map<string, Describe>): onSendHookHandler {
+  return (request, reply, payload, done) => {
+    const describe = audited.get(request.method);
     if (!describe || reply.statusCode < 200 || reply.statusCode >= 300) return done(null, payload);
     let event: Event;
     try {
@@ -84,5 +95,5 @@ export function registerAuditTrail(app: FastifyInstance, audit: AuditService): v
       return done(null, payload);
     }
     void auditRequest(audit, request, { actor: request.principal?.user ?? null, ...event }).then(() => done(null, payload));
-  });
+  };
 }

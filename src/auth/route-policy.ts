@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from 'fastify';
 import type { AccessControl, SpaceTarget } from './access-control.js';
 import { hasScope } from './authorization.policy.js';
 import type { Scope } from './scopes.js';
@@ -9,6 +9,8 @@ export interface SpaceDirectory {
   space(name: string): Promise<SpaceTarget>;
   /** A deployment's space by id (or by name in the default space); outsiders get its "does not exist". */
   deploymentSpace(idOrName: string): Promise<SpaceTarget>;
+  /** A batch job's space by id. */
+  jobSpace(id: string): Promise<SpaceTarget>;
   /** The name the single-model routes serve (/predict, /invocations, /info, /features). */
   soleModel(): string;
 }
@@ -39,6 +41,8 @@ interface Params {
 }
 interface Query {
   space?: string;
+  /** Watson ML names the space `space_id`. */
+  space_id?: string;
 }
 
 const params = (request: FastifyRequest) => request.params as Params;
@@ -59,6 +63,7 @@ export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory):
   const querySpace = (s: Scope) => inSpace(s, (request) => spaces.space(spaceIn(request)));
   const pathSpace = (s: Scope) => inSpace(s, (request) => spaces.space(params(request).space!));
   const deployment = (s: Scope) => inSpace(s, (request) => spaces.deploymentSpace(params(request).id!));
+  const job = (s: Scope) => inSpace(s, (request) => spaces.jobSpace(params(request).id!));
   const bodySpace = (s: Scope) => inSpace(s, (request) => spaces.space((request.body as Query | undefined)?.space ?? 'default'));
   /** Listing across every space (no `space` given) is for administrators; others name a space they belong to. */
   const listing = (name: (request: FastifyRequest) => string | undefined): Rule => ({
@@ -128,6 +133,17 @@ export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory):
   add('PATCH,DELETE', ['/api/v1/deployments/:id'], deployment('deployments:write'));
   add('GET', ['/api/v1/runtime/sessions'], scope('admin'));
 
+  // Batch: data assets and schedules by `?space=`, jobs by their own space.
+  add('GET', ['/api/v1/assets', '/api/v1/assets/:id', '/api/v1/assets/:id/content', '/api/v1/schedules', '/api/v1/schedules/:id'], querySpace('models:read'));
+  add('POST', ['/api/v1/assets', '/api/v1/schedules/:id/pause', '/api/v1/schedules/:id/resume'], querySpace('jobs:write'));
+  add('DELETE', ['/api/v1/assets/:id', '/api/v1/schedules/:id'], querySpace('jobs:write'));
+  add('POST', ['/api/v1/jobs', '/api/v1/schedules'], bodySpace('jobs:write'));
+  add('GET', ['/api/v1/jobs'], listing((request) => query(request).space));
+  add('GET', ['/api/v1/jobs/:id', '/api/v1/jobs/:id/events', '/api/v1/jobs/:id/errors', '/ml/v4/deployment_jobs/:id'], job('models:read'));
+  add('DELETE', ['/api/v1/jobs/:id', '/ml/v4/deployment_jobs/:id'], job('jobs:write'));
+  add('GET', ['/ml/v4/deployment_jobs'], listing((request) => query(request).space_id));
+  add('POST', ['/ml/v4/deployment_jobs'], inSpace('jobs:write', (request) =>
+    spaces.space((request.body as Query | undefined)?.space_id ?? query(request).space_id ?? 'default')));
   add('GET', ['/api/v1/audit'], scope('admin'));
   return new Map(rules);
 }
@@ -141,28 +157,33 @@ export const memberFilter = (request: FastifyRequest): string | undefined =>
  */
 export function registerRoutePolicy(app: FastifyInstance, policy: RoutePolicy, access: AccessControl): void {
   const failClosed: Rule = { scope: 'admin', check: (request) => access.require(request, 'admin') };
+  // Each route gets its check as its own first preValidation hook, chosen once here: public routes
+  // carry none, and no request pays a table lookup. preValidation: the body is parsed (a credential
+  // in it is refused) but not yet checked, so a caller without access learns nothing from
+  // validation errors.
   app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    for (const method of methods) {
-      if (method === 'HEAD' || route.url.startsWith('/api/docs')) continue;
+    if (route.url.startsWith('/api/docs')) return;
+    const checks = new Map<string, Check>();
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      if (method === 'HEAD') continue;
       const rule = policy.get(`${method} ${route.url}`);
       if (!rule) app.log.warn({ method, url: route.url }, 'route has no access rule: it needs the admin scope');
       // The OpenAPI document says what each route needs, so Swagger UI's Authorize button works.
       if (route.schema && route.schema.security === undefined && rule?.check !== 'self') {
         (route.schema as { security?: unknown }).security = securityOf(rule ?? failClosed);
       }
+      const { check } = rule ?? failClosed;
+      if (check !== 'public' && check !== 'self') checks.set(method, check);
     }
-  });
-  // preValidation: the body is parsed (a credential in it is refused) but not yet checked, so a
-  // caller without access learns nothing from validation errors.
-  app.addHook('preValidation', (request, _reply, done) => {
-    const url = request.routeOptions.url;
-    if (url === undefined || url.startsWith('/api/docs')) return done();
-    const method = request.method === 'HEAD' ? 'GET' : request.method;
-    const { check } = policy.get(`${method} ${url}`) ?? failClosed;
-    if (check === 'public' || check === 'self') return done();
-    const pending = check(request);
-    if (!pending) return done();
-    pending.then(() => done(), done);
+    if (checks.size === 0) return;
+    const only = checks.size === 1 ? [...checks.values()][0]! : undefined;
+    const hook: preValidationHookHandler = (request, _reply, done) => {
+      const check = only ?? checks.get(request.method === 'HEAD' ? 'GET' : request.method);
+      const pending = check?.(request);
+      if (!pending) return done();
+      pending.then(() => done(), done);
+    };
+    const existing = route.preValidation;
+    route.preValidation = existing === undefined ? [hook] : [hook, ...(Array.isArray(existing) ? existing : [existing])];
   });
 }
