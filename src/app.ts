@@ -17,6 +17,10 @@ import type { ProtocolDeps } from './protocols/shared/protocol-deps.js';
 import { registerWmlRoutes } from './protocols/wml/wml.routes.js';
 import { registerPegaRoutes } from './protocols/pega/pega.routes.js';
 import { registerDeploymentRoutes } from './protocols/management/deployments.routes.js';
+import { registerJobRoutes } from './protocols/jobs/jobs.routes.js';
+import { createJobServices, jobSettings } from './jobs/job-services.js';
+import type { JobService } from './jobs/job.service.js';
+import { createSqlJobRepositories } from './storage/sql/sql-job-repositories.js';
 import { registerManagementRoutes } from './protocols/management/management.routes.js';
 import { ModelManager } from './runtime/model-manager.js';
 import { OnnxRuntime } from './runtime/onnx/onnx.runtime.js';
@@ -65,6 +69,7 @@ export interface Plinth {
 interface Secured {
   registry: ModelRegistryService;
   deployments: DeploymentService;
+  jobs: JobService;
   pool: DeploymentPool;
   inference: InferenceService;
 }
@@ -107,6 +112,10 @@ async function wireSecurity(app: FastifyInstance, config: Config, db: Kysely<Dat
     deploymentSpace: async (idOrName) => {
       const row = await s.deployments.findByIdOrName(idOrName);
       return { spaceId: row.spaceId, notFound: () => new PlinthError('NOT_FOUND', `deployment '${printable(idOrName)}' does not exist`) };
+    },
+    jobSpace: async (id) => {
+      const row = await s.jobs.get(id);
+      return { spaceId: row.spaceId, notFound: () => new PlinthError('NOT_FOUND', `job '${printable(id)}' does not exist`) };
     },
     soleModel: () => s.inference.soleModel(),
   });
@@ -173,6 +182,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
   const router = new CanaryRouter();
   const pool = new DeploymentPool(cache, (spec, label) => openModelVersion(spec, loadRuntime, budget, label), router, config.intraOpThreads);
   const deployments = new DeploymentService(repos, registry, pool.load, { router, unload: (id) => pool.drop(id), updated: pool.updated });
+  const batch = createJobServices(createSqlJobRepositories(db), { registry, deployments, cache, blobs, spaces: repos.spaces, log: app.log }, jobSettings(config));
   const inference = new InferenceService(models, pool, async (reference) => {
     const resolved = await registry.resolve(DEFAULT_SPACE, reference);
     return { name: resolved.model.name, version: String(resolved.version.version) };
@@ -185,7 +195,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
   registerErrorHandler(app, config.bodyLimit);
   app.addSchema(ErrorSchema);
   await registerOpenApi(app, PLINTH_VERSION);
-  const security = await wireSecurity(app, config, db, { registry, deployments, pool, inference });
+  const security = await wireSecurity(app, config, db, { registry, deployments, jobs: batch.jobs, pool, inference });
   // Synchronous hooks: they run on every request, and async ones cost a promise each.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -204,8 +214,10 @@ export async function buildApp(config: Config): Promise<Plinth> {
   await registerPegaRoutes(app, deps);
   registerDeploymentRoutes(app, { deployments, budget });
   registerAuditRoutes(app, security.auth.audit);
+  registerJobRoutes(app, { assets: batch.assets, jobs: batch.jobs, schedules: batch.schedules, spaces: batch.spaces });
   registerManagementRoutes(app, { registry, ...deps });
   app.addHook('onClose', async () => {
+    await batch.stop();
     await pool.close();
     await models.close();
     await db.destroy();
@@ -213,6 +225,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
 
   await models.loadAll();
   await deployments.restoreAll();
+  await batch.start();
   // From now on every registry change reaches serving: new versions load, moved aliases switch.
   following = true;
   registry.onChange(async ({ space, model }) => {

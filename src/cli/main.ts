@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { PLINTH_VERSION } from '../version.js';
 import { SERVER_URL } from './api-client.js';
 import { registerDeploymentCommands } from './deployments.command.js';
+import { registerJobCommands } from './jobs.command.js';
 import { inspect } from './inspect.command.js';
 import { listModels, pushModel } from './models.command.js';
 import { predict } from './predict.command.js';
@@ -47,6 +48,7 @@ program
   .action((name: string, o: { data: string; url: string; proba?: boolean }) => predict(name, o));
 
 registerDeploymentCommands(program, SERVER_URL);
+registerJobCommands(program, SERVER_URL);
 
 const models = program.command('models').description("manage a running server's model registry");
 

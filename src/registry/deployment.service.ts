@@ -3,6 +3,7 @@ import { assertName } from '../core/model-name.js';
 import { formatModelUri, parseModelReference, type ModelReference } from '../core/model-uri.js';
 import type {
   DeploymentAuthMode,
+  DeploymentKind,
   DeploymentPatch,
   DeploymentRow,
   DeploymentRuntime,
@@ -53,6 +54,8 @@ export interface CreateDeploymentInput {
   authMode?: DeploymentAuthMode;
   runtime?: DeploymentRuntime;
   description?: string | null;
+  /** `online` (default) serves requests; `batch` only scores jobs (src/jobs), so it loads no session. */
+  kind?: DeploymentKind;
 }
 
 export interface UpdateDeploymentInput {
@@ -78,7 +81,7 @@ export interface DeploymentListFilter {
 }
 
 export interface DeploymentEndpoint {
-  protocol: 'watson-ml' | 'open-inference-v2' | 'records' | 'mlflow';
+  protocol: 'watson-ml' | 'open-inference-v2' | 'records' | 'mlflow' | 'batch-jobs' | 'watson-ml-jobs';
   method: 'POST';
   url: string;
 }
@@ -214,9 +217,12 @@ export class DeploymentService {
     const authMode = checkAuthMode(input.authMode) ?? 'token';
     const runtime = checkRuntime(input.runtime) ?? {};
     const space = await this.registry.getSpace(input.space ?? DEFAULT_SPACE);
+    const kind = input.kind ?? 'online';
+    if (kind !== 'online' && kind !== 'batch') throw invalidInput(`kind must be 'online' or 'batch', got '${printable(String(kind), 20)}'`);
+    if (kind === 'batch' && input.target?.canary !== undefined) throw invalidInput('a batch deployment has no canary: its jobs score with one version');
     const target = await this.checkTarget(space, input.target);
     const row = await fromStorage({ space: space.name }, () =>
-      this.repos.deployments.create({ spaceId: space.id, name: input.name, description, kind: 'online', target, authMode, runtime }),
+      this.repos.deployments.create({ spaceId: space.id, name: input.name, description, kind, target, authMode, runtime }),
     );
     return (await this.startLoad(row)) ?? row;
   }
@@ -320,7 +326,7 @@ export class DeploymentService {
     let cursor: string | undefined;
     do {
       const page = await this.repos.deployments.list({ limit: 1000, cursor });
-      for (const row of page.items) if (row.kind === 'online') loads.push(this.startLoad(row));
+      for (const row of page.items) loads.push(this.startLoad(row));
       cursor = page.nextCursor;
     } while (cursor);
     await Promise.all(loads);
@@ -373,7 +379,7 @@ export class DeploymentService {
       status: row.status,
       reason: row.reason,
       ...(this.router.has(row.id) && { traffic: this.router.stats(row.id) }),
-      endpoints: this.endpoints(row),
+      endpoints: row.kind === 'batch' ? this.batchEndpoints() : this.endpoints(row),
       revision: row.revision,
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
@@ -391,6 +397,14 @@ export class DeploymentService {
       { protocol: 'open-inference-v2', method: 'POST', url: `/v2/models/${name}/infer` },
       { protocol: 'records', method: 'POST', url: `/models/${name}/predict` },
       { protocol: 'mlflow', method: 'POST', url: `/models/${name}/invocations` },
+    ];
+  }
+
+  /** A batch deployment is used through jobs. */
+  batchEndpoints(): DeploymentEndpoint[] {
+    return [
+      { protocol: 'batch-jobs', method: 'POST', url: '/api/v1/jobs' },
+      { protocol: 'watson-ml-jobs', method: 'POST', url: '/ml/v4/deployment_jobs' },
     ];
   }
 
@@ -489,6 +503,8 @@ export class DeploymentService {
     let timer: NodeJS.Timeout | undefined;
     try {
       const versions = await this.resolveTarget(row);
+      // A batch deployment loads no session (each job loads its own): ready once its target resolves.
+      if (row.kind === 'batch') return await record('ready');
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`loading did not finish within ${this.loadTimeoutMs} ms`)), this.loadTimeoutMs);
       });

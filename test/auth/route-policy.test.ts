@@ -114,8 +114,13 @@ describe('authentication on: the route policy', () => {
       assert.equal(r.json.code, 'INSUFFICIENT_SCOPE', r.text);
     }
     assert.match(refusals[0]!.headers.get('www-authenticate') ?? '', /error="insufficient_scope", scope="models:write"/);
-    const unauthenticated = await sendJson('POST', url('/api/v1/deployments'), { nonsense: true });
+    const job = await sendJson('POST', url('/api/v1/jobs'), { deployment: 'x', input: { inline: { input_data: [] } } }, bearer(key));
+    assert.equal(job.status, 403, job.text);
+    assert.match(job.headers.get('www-authenticate') ?? '', /scope="jobs:write"/);
+    const unauthenticated = await sendJson('POST', url('/api/v1/jobs'), { nonsense: true });
     assert.equal(unauthenticated.status, 401, 'no validation error before authentication');
+    const allSpaces = await sendJson('GET', url('/api/v1/jobs'), undefined, bearer(key));
+    assert.equal(allSpaces.status, 403, 'listing every space is for administrators');
     assert.equal((await sendJson('GET', url('/api/v1/models/iris'), undefined, bearer(adminKey))).status, 200, 'nothing was deleted');
   });
 

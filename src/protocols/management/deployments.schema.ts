@@ -43,6 +43,7 @@ export const CreateDeploymentBody = Type.Object(
     authMode: Type.Optional(AuthMode),
     runtime: Type.Optional(Runtime),
     description: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    kind: Type.Optional(Type.Union([Type.Literal('online'), Type.Literal('batch')], { description: "'online' (default) serves requests; 'batch' scores jobs (POST /api/v1/jobs) and loads no session" })),
   },
   {
     additionalProperties: false,

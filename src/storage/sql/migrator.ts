@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import { registry0001 } from './migrations/0001-registry.js';
 import { auth0002 } from './migrations/0002-auth.js';
+import { jobs0003 } from './migrations/0003-jobs.js';
 import { audit0004 } from './migrations/0004-audit.js';
 
 /**
@@ -11,6 +12,7 @@ import { audit0004 } from './migrations/0004-audit.js';
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-registry': registry0001,
   '0002-auth': auth0002,
+  '0003-jobs': jobs0003,
   '0004-audit': audit0004,
 });
 

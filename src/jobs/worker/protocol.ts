@@ -1,0 +1,60 @@
+import type { Manifest } from '../../core/manifest.js';
+import type { CsvDialect, DataFormat, OutputFormat } from '../../storage/job-ports.js';
+
+/** What one attempt of a job scores, as the host hands it to the worker. */
+export interface ScoringTask {
+  modelFile: string;
+  manifest: Manifest;
+  intraOpThreads: number;
+  /** Nice value for the scoring thread (Linux): online requests keep the CPU first. */
+  niceness: number;
+  input: { format: DataFormat; dialect: CsvDialect | null };
+  /** Input records already committed: read and counted, not scored again. */
+  skipRecords: number;
+  /** Index of the first chunk this attempt writes. */
+  startChunk: number;
+  chunkRows: number;
+  carry: string[];
+  probabilities: boolean;
+  outputFormat: OutputFormat;
+  maxRecordChars: number;
+  /**
+   * The output asset's blob, assembled by the worker (through its own instance of the local
+   * blob store under `blobRoot`) from the committed parts while it scores, so the server's event
+   * loop copies no output bytes; `committed`: parts already committed by earlier attempts.
+   * Absent when there is nothing to write or the blob store cannot be opened from a worker.
+   */
+  output?: { blobRoot: string; key: string; jobId: string; committed: number };
+}
+
+export type HostMessage =
+  | { type: 'start'; task: ScoringTask }
+  | { type: 'data'; bytes: Uint8Array }
+  | { type: 'end' }
+  /** The chunk is committed: the worker may run further ahead. Its output buffer comes back for reuse. */
+  | { type: 'ack'; index: number; output?: Uint8Array }
+  /** Release the session and exit (done, canceled or shutting down): never terminate a thread mid-run, ORT aborts the process. */
+  | { type: 'stop' };
+
+export interface ChunkMessage {
+  type: 'chunk';
+  index: number;
+  /** The output part, UTF-8: the header first in chunk 0 (CSV), then one line per scored row (a view on a transferred buffer). */
+  output: Uint8Array;
+  /** Error lines, without the header. */
+  errors: string;
+  read: number;
+  scored: number;
+  failed: number;
+  /** The input ended with this chunk. */
+  last: boolean;
+}
+
+export type WorkerMessage =
+  /** Asks for the next piece of input. */
+  | { type: 'pull' }
+  | ChunkMessage
+  /** Every chunk is sent (and, with `task.output`, the output blob is written: its size and hash). */
+  | { type: 'done'; output?: { size: number; sha256: string } }
+  /** `permanent`: retrying cannot help (bad input, a model that cannot score records). */
+  | { type: 'fatal'; message: string; permanent: boolean };
