@@ -1,9 +1,10 @@
 import { StringDecoder } from 'node:string_decoder';
 import { isUtf8 } from 'node:buffer';
-import { invalidInput, printable } from '../core/errors.js';
+import { invalidInput, PlinthError, printable } from '../core/errors.js';
 import type { CsvDialect, DataFormat } from '../storage/job-ports.js';
 import { detectDialect } from './csv-dialect.js';
-import { CsvScanner, fieldText } from './csv-scanner.js';
+import { CsvByteReader } from './csv-bytes.js';
+import { CsvSplitter, fieldText } from './csv-scanner.js';
 import { JsonArrayReader, NdjsonReader } from './json-readers.js';
 import { firstInvalidUtf8 } from './utf8.js';
 
@@ -61,7 +62,12 @@ export class AssetAnalyzer {
   private columns: string[] | null = null;
   private rows = 0;
   private firstLine = true;
+  /** JSON formats: records are found in the decoded text. */
   private reader: { push(text: string): void; end(): void } | undefined;
+  /** CSV: records are counted on the bytes, nothing decoded past the sample (no garbage per row on the server's event loop). */
+  private csv: CsvByteReader | undefined;
+  /** The bytes of the sample, fed to the CSV reader once the dialect is known. */
+  private sampleBytes: Uint8Array[] = [];
 
   constructor(filename: string, private readonly maxRecordChars: number, format?: DataFormat) {
     this.format = format ?? formatFromName(filename);
@@ -70,9 +76,15 @@ export class AssetAnalyzer {
   update(chunk: Uint8Array): void {
     this.checkUtf8(chunk);
     this.bytes += chunk.byteLength;
-    let text = this.decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.newlines++;
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) this.newlines++;
+    if (this.csv) {
+      this.csv.push(bytes);
+      return;
+    }
+    let text = this.decoder.write(bytes);
     if (!this.started) {
+      this.sampleBytes.push(bytes);
       if (this.firstLine && text.length > 0) {
         if (text.charCodeAt(0) === 0xfeff) {
           this.bom = true;
@@ -90,15 +102,18 @@ export class AssetAnalyzer {
 
   finish(): AssetFacts {
     if (this.carry.length > 0) throw this.notUtf8(this.bytes - this.carry.length);
-    const rest = this.decoder.end();
+    // CSV past the sample: the decoder only holds the end of the sample, which the CSV reader has as bytes.
+    const rest = this.csv ? '' : this.decoder.end();
     if (!this.started) {
       this.sample += rest;
       if (this.bytes === 0 || this.sample.trim() === '') throw invalidInput('the file is empty');
       this.begin();
     } else if (rest) this.feed(rest);
     try {
-      this.reader!.end();
+      if (this.csv) this.csv.end();
+      else this.reader!.end();
     } catch (err) {
+      if (err instanceof PlinthError) throw err;
       throw invalidInput(`the file is not a valid ${this.format} data file: ${(err as Error).message}`);
     }
     if (this.format === 'csv' && this.columns === null) throw invalidInput('the CSV file has no header row');
@@ -113,25 +128,36 @@ export class AssetAnalyzer {
       this.rows++;
     };
     if (this.format === 'csv') {
-      this.dialect = detectDialect(this.sample.slice(0, SNIFF_CHARS), this.bom);
-      const scanner = new CsvScanner({
-        delimiter: this.dialect.delimiter,
-        quote: this.dialect.quote,
+      const dialect = detectDialect(this.sample.slice(0, SNIFF_CHARS), this.bom);
+      this.dialect = dialect;
+      const splitter = new CsvSplitter(dialect.delimiter, dialect.quote, MAX_COLUMNS + 1);
+      this.csv = new CsvByteReader({
+        delimiter: dialect.delimiter,
+        quote: dialect.quote,
         maxRecordChars: this.maxRecordChars,
-        maxFields: MAX_COLUMNS + 1,
-        onRecord: (r) => {
-          if (this.columns === null) {
-            const names: string[] = [];
-            for (let i = 0; i < Math.min(r.count, MAX_COLUMNS + 1); i++) names.push(fieldText(r, i));
-            this.columns = checkHeader(names);
-          } else this.rows++;
+        onRecord: (bytes, start, end, line, quoted) => {
+          if (this.columns !== null) {
+            this.rows++;
+            return;
+          }
+          // The header, as CsvScanner would split it.
+          const text = bytes.toString('utf8', start, end);
+          const r = quoted ? splitter.quoted(text, 0, text.length, line) : splitter.plain(text, 0, text.length, line);
+          const names: string[] = [];
+          for (let i = 0; i < Math.min(r.count, MAX_COLUMNS + 1); i++) names.push(fieldText(r, i));
+          this.columns = checkHeader(names);
         },
         onError: (line) => {
           if (this.columns === null) throw invalidInput(`the header row (line ${line}) is longer than ${this.maxRecordChars} characters`);
           this.rows++;
         },
       });
-      this.reader = scanner;
+      // The sample's bytes (a byte order mark included: the reader drops it).
+      const sample = this.sampleBytes;
+      this.sampleBytes = [];
+      this.sample = '';
+      for (const bytes of sample) this.csv.push(bytes);
+      return;
     } else if (this.format === 'ndjson') {
       this.reader = new NdjsonReader({ maxRecordChars: this.maxRecordChars, onRecord: (value, line) => this.firstRecord(value, line), onError });
     } else {
@@ -149,6 +175,7 @@ export class AssetAnalyzer {
     }
     const sample = this.sample;
     this.sample = '';
+    this.sampleBytes = [];
     this.feed(sample);
   }
 

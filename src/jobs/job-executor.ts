@@ -58,33 +58,13 @@ export class JobExecutor {
     }
     const row = await jobs.update(jobId, { status: 'running', attempt, startedAt: job.startedAt ?? now(), retryAt: null }, { status: ['queued', 'running'] });
     if (!row) return queue.remove(jobId);
-    const T0 = performance.now(); (globalThis as any).__T = (what: string) => process.env.DEBUGT && console.error('T', what, (performance.now() - T0).toFixed(0));
-    let lagTimer: NodeJS.Timeout | undefined; let gcObs: any; let heapSession: any;
-    if (process.env.DEBUGHEAP) {
-      (globalThis as any).__WF = (await import('node:fs')).writeFileSync;
-      const { Session } = await import('node:inspector');
-      heapSession = new Session(); heapSession.connect();
-      await new Promise((r) => heapSession.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, r));
-    }
-    if (process.env.DEBUGLAG) {
-      const { PerformanceObserver } = await import('node:perf_hooks');
-      gcObs = new PerformanceObserver((list) => { for (const e of list.getEntries()) if (e.duration > 2) console.error('GC', (e.startTime - (T0 - 0)).toFixed(0), e.duration.toFixed(1), (e as any).detail?.kind); });
-      gcObs.observe({ entryTypes: ['gc'] });
-      let last = performance.now();
-      lagTimer = setInterval(() => { const n = performance.now(); if (n - last > 6) console.error('LAG', (last - T0).toFixed(0), (n - last).toFixed(1)); last = n; }, 1);
-      (globalThis as any).__SQ = (what: string, ms: number) => { if (ms > 3) console.error('SLOW', what, (performance.now() - T0).toFixed(0), ms.toFixed(1)); };
-    }
     const resume = row.chunksCommitted > 0 ? `, resuming after input row ${row.rowsRead} (${row.chunksCommitted} chunk(s) committed)` : '';
     await jobs.addEvent(jobId, 'info', `attempt ${attempt} of ${row.maxAttempts} started${resume}`);
     try {
       const model = await this.model(row);
       const assembled = row.inputDone ? undefined : (await this.score(row, attempt, model, control)).output;
       if (control.stopped) throw control.stopped;
-      (globalThis as any).__T('scored');
       await this.finalize(jobId, assembled);
-      (globalThis as any).__T('finalized');
-      setTimeout(() => { clearInterval(lagTimer); gcObs?.disconnect(); }, 1500);
-      if (heapSession) heapSession.post('HeapProfiler.stopSampling', (_err: any, res: any) => { (globalThis as any).__WF(process.env.DEBUGHEAP + '/main-' + Date.now() + '.heapprofile', JSON.stringify(res.profile)); heapSession.disconnect(); });
     } catch (err) {
       const stopped = control.stopped ?? (err instanceof AttemptStopped ? err : undefined);
       if (stopped?.why === 'shutdown') return; // left as it is: the next start resumes it
@@ -143,15 +123,18 @@ export class JobExecutor {
     }
     const file = await this.models.modelFile(model);
     const output = row.outputAssetId ? await assets.get(row.outputAssetId) : undefined;
-    const stream = await this.blobs.get(key);
     const writeOutput = output !== undefined && output.status !== 'ready';
-    // The worker writes the output blob when it can open the blob store itself; else it is done here.
-    const blobRoot = writeOutput ? workerBlobRoot(this.blobs) : undefined;
-    const following = writeOutput && blobRoot === undefined ? new FollowingParts(this.blobs, row.id, row.chunksCommitted) : undefined;
-    let assembled = following ? this.blobs.put(output!.blobKey, following) : undefined;
-    assembled?.catch(() => undefined); // awaited by finalize, or after stopping it when the attempt stops
     // A first attempt finds no part of an earlier one: no stale error part to remove.
     const stale = attempt > 1;
+    // The worker does the blob I/O when it can open the blob store itself (a local folder): no
+    // data byte then passes through this event loop, which serves online requests. Else it is
+    // done here: the input streamed to the worker, the parts stored and the output written here.
+    const blobRoot = workerBlobRoot(this.blobs);
+    const storage = blobRoot === undefined ? undefined : { blobRoot, jobId: row.id, inputKey: key, staleErrorParts: stale, output: writeOutput ? { key: output!.blobKey, committed: row.chunksCommitted } : undefined };
+    const stream = storage ? undefined : await this.blobs.get(key);
+    const following = writeOutput && !storage ? new FollowingParts(this.blobs, row.id, row.chunksCommitted) : undefined;
+    let assembled = following ? this.blobs.put(output!.blobKey, following) : undefined;
+    assembled?.catch(() => undefined); // awaited by finalize, or after stopping it when the attempt stops
     let committed = row.chunksCommitted;
     let rowsRead = row.rowsRead;
     let rowsScored = row.rowsScored;
@@ -173,21 +156,22 @@ export class JobExecutor {
         probabilities: spec.probabilities,
         outputFormat: spec.output.format,
         maxRecordChars: this.settings.maxRecordChars,
-        output: blobRoot !== undefined ? { blobRoot, key: output!.blobKey, jobId: row.id, committed: row.chunksCommitted } : undefined,
+        storage,
       },
-      stream[Symbol.asyncIterator](),
+      stream?.[Symbol.asyncIterator](),
       async (chunk) => {
-        if (chunk.index === row.chunksCommitted) (globalThis as any).__T('first chunk');
         if (chunk.index !== committed) throw new Error(`chunk ${chunk.index} arrived while chunk ${committed} was expected`);
-        // The part first, then the commit: a committed chunk always has its part.
-        await putBytes(this.blobs, partKey(row.id, chunk.index, 'out'), chunk.output);
-        if (chunk.errors) await putText(this.blobs, partKey(row.id, chunk.index, 'err'), chunk.errors);
-        else if (stale) await this.blobs.delete(partKey(row.id, chunk.index, 'err'));
+        // The part first, then the commit: a committed chunk always has its part (the worker's
+        // chunks come with their parts already stored).
+        if (chunk.output) {
+          await putBytes(this.blobs, partKey(row.id, chunk.index, 'out'), chunk.output);
+          if (chunk.errors) await putText(this.blobs, partKey(row.id, chunk.index, 'err'), chunk.errors);
+          else if (stale) await this.blobs.delete(partKey(row.id, chunk.index, 'err'));
+        }
         rowsRead += chunk.read;
         rowsScored += chunk.scored;
         rowsFailed += chunk.failed;
         const seconds = (Date.now() - started) / 1000;
-        const tq = performance.now();
         const updated = await jobs.update(
           row.id,
           {
@@ -200,7 +184,6 @@ export class JobExecutor {
           },
           { status: ['running'], chunksCommitted: committed },
         );
-        (globalThis as any).__SQ?.('update', performance.now() - tq);
         if (!updated) throw (control.stopped ??= new AttemptStopped('canceled'));
         committed++;
         following?.commit(committed);
@@ -213,7 +196,6 @@ export class JobExecutor {
       },
     );
     control.host = host;
-    const memTimer = process.env.DEBUGMEM ? setInterval(() => { const m = process.memoryUsage(); console.error('M', (m.rss/2**20).toFixed(0), 'heap', (m.heapTotal/2**20).toFixed(0), (m.heapUsed/2**20).toFixed(0), 'ext', (m.external/2**20).toFixed(0), 'ab', (m.arrayBuffers/2**20).toFixed(0)); }, 500) : undefined;
     try {
       if (control.stopped) await host.terminate(control.stopped);
       const written = await host.run();
@@ -229,7 +211,6 @@ export class JobExecutor {
       throw control.stopped;
     }
     following?.finish();
-    clearInterval(memTimer);
     return { output: assembled };
   }
 
@@ -246,18 +227,15 @@ export class JobExecutor {
     // Assembled once: a resumed attempt that finds the output ready (parts already removed) only completes the job.
     if (asset.status !== 'ready') {
       const info = await (assembled ?? this.blobs.put(asset.blobKey, concatParts(this.blobs, jobId, job.chunksCommitted, 'out')));
-      (globalThis as any).__T('put done');
       if (job.rowsFailed > 0) await this.blobs.put(errorsKey(jobId), concatParts(this.blobs, jobId, job.chunksCommitted, 'err', ERRORS_HEADER));
       asset = await assets.markReady(asset.id, { size: info.size, sha256: info.sha256, rowCount: job.rowsScored });
     }
-    (globalThis as any).__T('ready');
     const done = await jobs.update(jobId, { status: 'completed', finishedAt: now(), error: null }, { status: ['running'] });
     if (!done) return this.cleanupCanceled(jobId);
     await jobs.addEvent(jobId, 'info', `completed: ${job.rowsScored} row(s) scored, ${job.rowsFailed} row(s) failed validation, output '${asset.name}' (${asset.size} bytes)`);
     // The parts go after the job is completed (removing hundreds of files can take a while); the
     // job stays in the queue until they are gone, so a crash in between finishes it at the next start.
     await deleteParts(this.blobs, jobId, job.chunksCommitted);
-    (globalThis as any).__T('parts deleted');
     await queue.remove(jobId);
   }
 

@@ -92,8 +92,7 @@ export class FollowingParts implements AsyncIterable<Uint8Array> {
     for (let i = 0; ; i++) {
       while (i >= this.count && !this.finished && !this.stopped) await new Promise<void>((resolve) => (this.wake = resolve));
       if (this.stopped) throw this.stopped;
-      if (i >= this.count) { (globalThis as any).__T?.('copy ends'); return; }
-      if (i === 0 || i % 50 === 0 || this.finished) (globalThis as any).__T?.(`copy part ${i} of ${this.count}${this.finished ? ' (finished)' : ''}`);
+      if (i >= this.count) return;
       const stream = await openPart(this.blobs, partKey(this.jobId, i, 'out'));
       if (!stream) throw new Error(`part ${i} of job ${this.jobId} is missing`);
       try {

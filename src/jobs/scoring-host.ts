@@ -14,23 +14,26 @@ export class ScoringError extends Error {
  * (tests, benches) the thread first registers tsx's loader, which Node 20 does not pass on to
  * worker threads by itself.
  */
-function startWorker(): Worker {
+function startWorker(niceness: number): Worker {
   const self = import.meta.url;
   // A small young generation: the thread's garbage (text pieces, per-chunk arrays) is collected
   // every few chunks instead of piling up to V8's default 16 MiB semi-spaces (memory, not speed).
-  const resourceLimits = { maxYoungGenerationSizeMb: Number(process.env.YG ?? 4) };
-  if (self.endsWith('.js')) return new Worker(new URL('./worker/scoring.worker.js', self), { resourceLimits });
+  const options = { resourceLimits: { maxYoungGenerationSizeMb: 4 }, workerData: { niceness } };
+  if (self.endsWith('.js')) return new Worker(new URL('./worker/scoring.worker.js', self), options);
   const target = new URL('./worker/scoring.worker.ts', self).href;
   const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); })`;
-  return new Worker(code, { eval: true, execArgv: process.env.WPROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.WPROF] : [], resourceLimits });
+  // The priority is lowered before the TypeScript loader starts compiling.
+  const code = `try { require('node:os').setPriority(0, ${Number(niceness)}); } catch {}
+import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); })`;
+  return new Worker(code, { ...options, eval: true, execArgv: [] });
 }
 
 /**
  * One attempt of a job on the main thread's side: streams the input to a scoring worker on its
- * request, and hands each scored chunk to `onChunk` (which stores and commits it) before telling
- * the worker it may run further ahead. `run` resolves when the worker has sent its last chunk
- * and every chunk is committed; `terminate` stops the worker at once (a cancel).
+ * request (unless the worker reads it itself: task.storage), and hands each scored chunk to
+ * `onChunk` (which stores it, unless the worker did, and commits it) before telling the worker
+ * it may run further ahead. `run` resolves when the worker has sent its last chunk and every
+ * chunk is committed; `terminate` stops the worker at once (a cancel).
  */
 export class ScoringHost {
   private readonly worker: Worker;
@@ -42,10 +45,11 @@ export class ScoringHost {
 
   constructor(
     private readonly task: ScoringTask,
-    private readonly input: AsyncIterator<Uint8Array>,
+    /** The input, streamed to the worker on request; undefined when the worker reads it itself (task.storage). */
+    private readonly input: AsyncIterator<Uint8Array> | undefined,
     private readonly onChunk: (chunk: ChunkMessage) => Promise<void>,
   ) {
-    this.worker = startWorker();
+    this.worker = startWorker(task.niceness);
   }
 
   /** Resolves when every chunk is committed, with the output blob's size and hash when the worker wrote it (task.output). */
@@ -54,7 +58,7 @@ export class ScoringHost {
       const finish = (err?: Error, output?: { size: number; sha256: string }) => {
         if (this.settled) return;
         this.settled = true;
-        void this.input.return?.();
+        void this.input?.return?.();
         // Settles once the chunk being stored is (no later one starts) and the worker has exited
         // (its output blob finished or removed): whoever cleans up after this attempt sees it all.
         void Promise.all([this.commits.catch(() => undefined), this.stopWorker()]).then(() => (err ? reject(err) : resolve(output)));
@@ -64,7 +68,7 @@ export class ScoringHost {
       this.worker.on('message', (message: WorkerMessage) => {
         switch (message.type) {
           case 'pull':
-            if (!(this as any).pulled) { (this as any).pulled = 1; (globalThis as any).__T?.('first pull'); }
+            if (!this.input) return finish(new ScoringError('the scoring worker asked for input it reads itself', false));
             this.input.next().then(
               ({ value, done }) => {
                 if (this.settled) return;
@@ -79,8 +83,10 @@ export class ScoringHost {
             this.commits = this.commits.then(async () => {
               if (this.settled) return;
               await this.onChunk(message);
-              // Stored: the output buffer goes back to the worker for a later chunk.
-              if (!this.settled) post({ type: 'ack', index: message.index, output: message.output }, [message.output.buffer as ArrayBuffer]);
+              if (this.settled) return;
+              // Stored: the output buffer (when the host stored it) goes back to the worker for a later chunk.
+              const output = message.output;
+              post({ type: 'ack', index: message.index, output }, output ? [output.buffer as ArrayBuffer] : undefined);
             });
             this.commits.catch((err: Error) => finish(err));
             return;

@@ -15,14 +15,13 @@ import { fromOrtType, toOrtType } from '../../core/datatypes.js';
 import type { Signature } from '../../core/model-schema.js';
 import type { Tensor, TensorSpec } from '../../core/tensor.js';
 import type { ModelRuntime } from '../../runtime/model-runtime.js';
-import { classLabelsOf, readOnnxGraph } from '../../runtime/onnx/onnx-graph.reader.js';
+import { classLabelsOfModel } from './onnx-labels.js';
 
 /** The thread's code: CommonJS, evaluated as is (workerData: ortUrl, modelFile, intraOpThreads, niceness). */
 const RUNNER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 try { require('node:os').setPriority(0, workerData.niceness); } catch {}
 let stopping = false;
-if (process.env.DEBUGMEM) setInterval(() => { const m = process.memoryUsage(); console.error('R heap', (m.heapTotal/2**20).toFixed(0), (m.heapUsed/2**20).toFixed(0), 'ext', (m.external/2**20).toFixed(0), 'ab', (m.arrayBuffers/2**20).toFixed(0)); }, 500).unref();
 let queue = Promise.resolve();
 const message = (err) => (err && err.message) || String(err);
 (async () => {
@@ -158,7 +157,7 @@ export class OrtThread implements ModelRuntime {
       resourceLimits: { maxYoungGenerationSizeMb: 4 }, // it allocates little; keep its heap small
       workerData: { ortUrl: import.meta.resolve('onnxruntime-node'), modelFile, intraOpThreads: options.intraOpThreads, niceness: options.niceness },
     });
-    const labels = readFile(modelFile).then((bytes) => classLabelsOf(readOnnxGraph(bytes)));
+    const labels = readFile(modelFile).then((bytes) => classLabelsOfModel(bytes));
     labels.catch(() => undefined);
     let onMessage!: (m: RunnerMessage) => void;
     let onError!: (err: Error) => void;
@@ -206,9 +205,7 @@ export class OrtThread implements ModelRuntime {
     });
     return new Promise((resolve, reject) => {
       this.pending.set(id, { inputs, resolve, reject });
-      const t = performance.now();
       this.worker.postMessage({ type: 'run', id, feeds, moved, outputs: outputNames }, transfer);
-      const g = ((globalThis as any).PMR ??= [0, 0]); g[0]++; g[1] += performance.now() - t;
     });
   }
 

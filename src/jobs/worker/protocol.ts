@@ -19,12 +19,16 @@ export interface ScoringTask {
   outputFormat: OutputFormat;
   maxRecordChars: number;
   /**
-   * The output asset's blob, assembled by the worker (through its own instance of the local
-   * blob store under `blobRoot`) from the committed parts while it scores, so the server's event
-   * loop copies no output bytes; `committed`: parts already committed by earlier attempts.
-   * Absent when there is nothing to write or the blob store cannot be opened from a worker.
+   * The worker does the job's blob I/O itself, through its own instance of the (local folder)
+   * blob store under `blobRoot`: it reads the input, writes each chunk's parts before sending the
+   * chunk, and writes the output blob (`output.key`, when there is one to write) from the
+   * committed parts while it scores (`output.committed`: parts committed by earlier attempts).
+   * No data byte then passes through the server's event loop. `staleErrorParts`: an earlier
+   * attempt may have left error parts for uncommitted chunks (removed as the chunks are written).
+   * Absent: the host streams the input ('pull'/'data'/'end') and stores the parts itself (a blob
+   * store a worker cannot open).
    */
-  output?: { blobRoot: string; key: string; jobId: string; committed: number };
+  storage?: { blobRoot: string; jobId: string; inputKey: string; staleErrorParts: boolean; output?: { key: string; committed: number } };
 }
 
 export type HostMessage =
@@ -39,10 +43,13 @@ export type HostMessage =
 export interface ChunkMessage {
   type: 'chunk';
   index: number;
-  /** The output part, UTF-8: the header first in chunk 0 (CSV), then one line per scored row (a view on a transferred buffer). */
-  output: Uint8Array;
-  /** Error lines, without the header. */
-  errors: string;
+  /**
+   * The output part, UTF-8: the header first in chunk 0 (CSV), then one line per scored row (a
+   * view on a transferred buffer), and the error lines (without the header). Only when the host
+   * stores the parts; with `task.storage` the worker has stored them before sending the chunk.
+   */
+  output?: Uint8Array;
+  errors?: string;
   read: number;
   scored: number;
   failed: number;
