@@ -12,10 +12,11 @@
  * (about 30 s); BENCH_BATCH_SERVER=tsx runs it from the sources under tsx instead (the TypeScript
  * loader in the server and in the scoring worker costs some 70-100 MB more).
  *
- * Two jobs run: the first alone (throughput and memory), the second while autocannon sends a
- * light steady load to the records route from the job's submission until it completes (the
- * online p99 while a job runs, and the job's throughput under that load). The idle p99 is
- * measured just before, with no job. Outputs are checked (row count) after the load stops.
+ * A first job runs alone (throughput and memory). Then BENCH_BATCH_ROUNDS (default 3) rounds of:
+ * a light steady load on the online records route for 5 s with no job (idle p99), then the same
+ * load from a job's submission until it completes (p99 while a job runs, and the job's
+ * throughput under that load). The p99 target is judged on the medians of the rounds (the
+ * machine may be shared); every round is reported. Outputs are checked after the load stops.
  * Run with `node --import tsx bench/batch.bench.ts`; BENCH_BATCH_ROWS=100000 for a quick run;
  * BENCH_PLINTH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
  */
@@ -24,7 +25,8 @@ import { createWriteStream, existsSync, openAsBlob, readFileSync, writeFileSync 
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import autocannon from 'autocannon';
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as ort from 'onnxruntime-node';
 import { freePort, startNode, stopAll, waitUntil } from './processes.js';
 import { machine } from './report.js';
@@ -34,6 +36,8 @@ const ROWS = Number(process.env.BENCH_BATCH_ROWS ?? 1_000_000);
 if (!Number.isInteger(ROWS) || ROWS < 1000) throw new Error(`BENCH_BATCH_ROWS must be an integer >= 1000, got '${process.env.BENCH_BATCH_ROWS}'`);
 /** Rows per session.run in the reference, and the job's chunk size unless BENCH_BATCH_CHUNK says otherwise. */
 const BATCH = 5000;
+/** Rounds of idle / loaded online latency measurements. */
+const ROUNDS = Number(process.env.BENCH_BATCH_ROUNDS ?? 3);
 const CHUNK = Number(process.env.BENCH_BATCH_CHUNK ?? BATCH);
 const CSV = resolve(ROOT, '../shared/fixtures/breast_cancer.csv');
 const MODEL = join(ROOT, 'examples/models/breast-cancer/1/model.onnx');
@@ -77,30 +81,70 @@ async function rawRowsPerSecond(lines: string[]): Promise<number> {
 interface Latency {
   p50: number;
   p99: number;
+  max: number;
   requests: number;
   errors: number;
 }
 
-const LOAD = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(RECORD), connections: 2, overallRate: 200 } as const;
-const latency = (result: autocannon.Result): Latency => ({ p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total, errors: result.errors + result.timeouts + result.non2xx });
-
-/** The online route's latency under a light steady load (200 req/s over 2 connections) for `seconds`. */
-async function load(url: string, seconds: number): Promise<Latency> {
-  return latency(await autocannon({ url, ...LOAD, duration: seconds }));
-}
-
-/** The same load until stop() is called (it runs for the whole of a job). */
-function loadUntilStopped(url: string): { stop(): Promise<Latency> } {
-  let done!: (result: autocannon.Result) => void;
-  const finished = new Promise<autocannon.Result>((resolve) => (done = resolve));
-  const instance = autocannon({ url, ...LOAD, duration: 3600 }, (err, result) => (err ? done({ ...result, errors: 1 }) : done(result)));
+/**
+ * A light steady load on the online records route: `rate` requests per second over
+ * `connections` keep-alive connections, each request sent when it is due (or as soon as the
+ * previous one on its connection answered), every latency recorded to the microsecond.
+ */
+function onlineLoad(url: string, rate = 200, connections = 2): { stop(): Promise<Latency> } {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const body = JSON.stringify(RECORD);
+  const latencies: number[] = [];
+  let errors = 0;
+  let stopped = false;
+  const send = () =>
+    new Promise<void>((resolve) => {
+      const start = performance.now();
+      const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) latencies.push(performance.now() - start);
+          else errors++;
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const loop = async (offset: number) => {
+    const interval = (1000 * connections) / rate;
+    let due = performance.now() + offset;
+    while (!stopped) {
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      if (stopped) break;
+      due += interval;
+      await send();
+    }
+  };
+  const loops = Array.from({ length: connections }, (_, i) => loop((i * 1000) / rate));
   return {
     async stop() {
-      instance.stop();
-      return latency(await finished);
+      stopped = true;
+      await Promise.all(loops);
+      agent.destroy();
+      const sorted = latencies.sort((a, b) => a - b);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+      return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? NaN, requests: sorted.length, errors };
     },
   };
 }
+
+async function loadFor(url: string, seconds: number): Promise<Latency> {
+  const traffic = onlineLoad(url);
+  await sleep(seconds * 1000);
+  return traffic.stop();
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** VmRSS or VmHWM of a process, in bytes (Linux). */
 function procMemory(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -181,7 +225,7 @@ async function main(): Promise<void> {
       const rssBefore = procMemory(pid, 'VmRSS');
       let sampledRss = rssBefore;
       const sampler = setInterval(() => (sampledRss = Math.max(sampledRss, procMemory(pid, 'VmRSS'))), 20);
-      const traffic = loaded ? loadUntilStopped(online) : undefined;
+      const traffic = loaded ? onlineLoad(online) : undefined;
       const start = performance.now();
       const job = await post('/api/v1/jobs', { deployment: 'bc-batch', input: { asset: 'input.csv' }, output: { name } });
       if (!job.id) throw new Error(`the job was refused: ${JSON.stringify(job)}`);
@@ -205,23 +249,32 @@ async function main(): Promise<void> {
 
     const alone = await runJob('scored-alone.csv', false);
 
-    await load(online, 2); // warm-up
-    const idle = await load(online, 5);
-    const loaded = await runJob('scored-loaded.csv', true);
-    const busy = loaded.busy!;
-    if (idle.errors || busy.errors) throw new Error(`online requests failed: ${idle.errors} idle, ${busy.errors} busy`);
+    // Rounds of (online load alone, then online load while a job runs): the machine is shared, so
+    // the p99 target is judged on the medians of the rounds, and every round is reported.
+    await loadFor(online, 2); // warm-up
+    const rounds: { idle: Latency; busy: Latency; job: JobRun }[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const idle = await loadFor(online, 5);
+      const job = await runJob(`scored-loaded-${r}.csv`, true);
+      rounds.push({ idle, busy: job.busy!, job });
+      if (idle.errors || job.busy!.errors) throw new Error(`online requests failed: ${idle.errors} idle, ${job.busy!.errors} while the job ran`);
+    }
+    const idleP99 = median(rounds.map((r) => r.idle.p99));
+    const busyP99 = median(rounds.map((r) => r.busy.p99));
+    const loadedRate = median(rounds.map((r) => r.job.rowsPerSecond));
 
     await stopAll();
     const rawAfter = await rawRowsPerSecond(lines);
     const raw = Math.max(rawBefore, rawAfter);
     const ratio = alone.rowsPerSecond / raw;
-    const ratioLoaded = loaded.rowsPerSecond / raw;
+    const ratioLoaded = loadedRate / raw;
     const benchPeak = procMemory(process.pid, 'VmHWM');
     const date = new Date();
     const mb = (b: number) => (b / MiB).toFixed(0);
     const n = (x: number) => Math.round(x).toLocaleString('en-US');
-    const peak = Math.max(alone.peakRss, loaded.peakRss);
-    const p99Ratio = busy.p99 / Math.max(idle.p99, 0.01);
+    const peak = Math.max(alone.peakRss, ...rounds.map((r) => r.job.peakRss));
+    const p99Ratio = busyP99 / idleP99;
+    const ms = (x: number) => x.toFixed(1);
     const report = `# Batch scoring bench
 
 ${machine(date, ROOT)}
@@ -234,17 +287,17 @@ ${machine(date, ROOT)}
 | raw batched session.run on pre-built Float32Arrays, ${BATCH} rows a run (same run: before / after the jobs) | ${n(rawBefore)} / ${n(rawAfter)} rows/s |
 | Plinth batch job, asset -> CSV, alone | ${n(alone.rowsPerSecond)} rows/s (${alone.seconds.toFixed(2)} s) |
 | ratio to the faster raw run (target >= 0.5x) | ${ratio.toFixed(2)}x |
-| Plinth batch job while the online route is under load | ${n(loaded.rowsPerSecond)} rows/s (${loaded.seconds.toFixed(2)} s), ${ratioLoaded.toFixed(2)}x |
-| peak RSS of the server process during the job (VmHWM: event loop + scoring threads; target < 300 MB = 286 MiB), alone / under load | ${mb(alone.peakRss)} / ${mb(loaded.peakRss)} MiB (${(alone.peakRss / 1e6).toFixed(0)} / ${(loaded.peakRss / 1e6).toFixed(0)} MB) |
+| Plinth batch job while the online route is under load (median of ${ROUNDS}: ${rounds.map((r) => n(r.job.rowsPerSecond)).join(', ')}) | ${n(loadedRate)} rows/s, ${ratioLoaded.toFixed(2)}x |
+| peak RSS of the server process during a job (VmHWM: event loop + scoring threads; target < 300 MB = 286 MiB), alone / largest under load | ${mb(alone.peakRss)} / ${mb(Math.max(...rounds.map((r) => r.job.peakRss)))} MiB (${(alone.peakRss / 1e6).toFixed(0)} / ${(Math.max(...rounds.map((r) => r.job.peakRss)) / 1e6).toFixed(0)} MB) |
 | server RSS: idle after start / just before the job / largest 20 ms sample during it | ${mb(rssIdle)} / ${mb(alone.rssBefore)} / ${mb(alone.sampledRss)} MiB |
 | server peak RSS during the upload (not part of the target) | ${mb(uploadPeak)} MiB |
 | peak RSS of the bench process (reference arrays, load generator, output check; not the server) | ${mb(benchPeak)} MiB |
 | upload of the asset (stream + analysis) | ${uploadSeconds.toFixed(2)} s |
-| online records route p50 / p99, idle (200 req/s, 2 connections, 5 s: ${idle.requests} requests) | ${idle.p50.toFixed(2)} / ${idle.p99.toFixed(2)} ms |
-| online records route p50 / p99, while the job runs (from its submission until it completes: ${busy.requests} requests) | ${busy.p50.toFixed(2)} / ${busy.p99.toFixed(2)} ms |
-| p99 while busy / idle (target <= 2x) | ${p99Ratio.toFixed(2)}x |
+| online records route p99, idle (200 req/s over 2 connections, 5 s), by round | ${rounds.map((r) => ms(r.idle.p99)).join(' / ')} ms (p50 ${rounds.map((r) => ms(r.idle.p50)).join(' / ')}) |
+| online records route p99 while a job runs (the same load from its submission until it completes), by round | ${rounds.map((r) => ms(r.busy.p99)).join(' / ')} ms (p50 ${rounds.map((r) => ms(r.busy.p50)).join(' / ')}; max ${rounds.map((r) => ms(r.busy.max)).join(' / ')}) |
+| p99 while a job runs / idle, medians of the rounds (target <= 2x) | ${ms(busyP99)} / ${ms(idleP99)} ms = ${p99Ratio.toFixed(2)}x |
 
-- targets: ratio ${ratio >= 0.5 ? 'met' : '**NOT met**'} (under load: ${ratioLoaded >= 0.5 ? 'met' : '**NOT met**'}); peak RSS ${peak < 300 * 1e6 ? 'met' : '**NOT met**'}; online p99 ${busy.p99 <= 2 * idle.p99 ? 'met' : '**NOT met**'}
+- targets: ratio ${ratio >= 0.5 ? 'met' : '**NOT met**'} (under load: ${ratioLoaded >= 0.5 ? 'met' : '**NOT met**'}); peak RSS ${peak < 300 * 1e6 ? 'met' : '**NOT met**'}; online p99 ${p99Ratio <= 2 ? 'met' : '**NOT met**'}
 `;
     const dirOut = join(ROOT, 'bench/results');
     await mkdir(dirOut, { recursive: true });

@@ -67,10 +67,13 @@ function numericDefault(feature: Feature): number | string | undefined {
 /**
  * Turns input records into output lines, a chunk at a time, with the online path's own pieces:
  * records go through core/records.mapper (the same checks and messages, row labels as `line N`)
- * and predictions through core/prediction.decoder. One fast path exists for the common case (a
- * CSV file into one float matrix input): cells are parsed in place into the tensor, with the
- * mapper's rules for text cells (Number() semantics, empty = missing = the manifest default).
- * A row that fails validation becomes an error line with its line number; the chunk goes on.
+ * and predictions through core/prediction.decoder. Fast paths exist for the common case (a CSV
+ * file into one float matrix input): cells are parsed in place into the tensor, with the mapper's
+ * rules for text cells (Number() semantics, empty = missing = the manifest default), from the
+ * record's bytes when they are plain decimals (addCsvBytes), else from its text (addCsv). A row
+ * that fails validation becomes an error line with its line number; the chunk goes on. Output
+ * lines are written as UTF-8 bytes into reused buffers, with the text of repeated cells (labels,
+ * a forest's probabilities) formatted once. Feature matrices are reused once a run gives them back.
  */
 export class ChunkScorer {
   private readonly features: Feature[];

@@ -1,10 +1,13 @@
 /**
- * An incremental RFC 4180 CSV reader over text pieces, built for speed: records are found with
- * indexOf, and an unquoted record hands its fields to the consumer as offsets into the text, so
- * numeric cells are parsed in place without a string per cell. Quoted fields (with "" escapes,
- * delimiters and newlines inside) are unescaped into strings. CRLF and LF both end a record;
- * blank lines are skipped. A record longer than `maxRecordChars` is skipped whole (memory stays
- * bounded whatever the file holds) and reported to `onError` with its line number.
+ * An incremental RFC 4180 CSV reader over text pieces: records are found with indexOf, and an
+ * unquoted record hands its fields to the consumer as offsets into the text. Quoted fields (with
+ * "" escapes, delimiters and newlines inside) are unescaped into strings. CRLF and LF both end a
+ * record; blank lines are skipped. A record longer than `maxRecordChars` is skipped whole (memory
+ * stays bounded whatever the file holds) and reported to `onError` with its line number.
+ *
+ * Jobs and uploads find records on the bytes instead (csv-bytes.ts, the same rules without
+ * decoding) and split them with CsvSplitter below; CsvScanner is the text form of those rules,
+ * which test/jobs/csv-bytes.test.ts checks the byte reader against.
  */
 
 /** One record, valid only during the onRecord call (its arrays are reused). */

@@ -3,10 +3,12 @@ import { LocalFolderBlobStore } from '../storage/blob/local-folder.blob-store.js
 import type { BlobStorePort } from '../storage/ports.js';
 
 /**
- * Where a job keeps its chunk outputs until the final file is assembled. Part i holds the output
- * lines of chunk i (`.out`) and its error lines (`.err`, only when it has some). A part is stored
- * before its chunk is committed, so after a crash every committed chunk has its part, and an
- * uncommitted one is simply written again by the next attempt (a put replaces).
+ * Where a job keeps its chunk outputs until the job completes. Part i holds the output lines of
+ * chunk i (`.out`) and its error lines (`.err`, only when it has some). A part is stored before
+ * its chunk is committed, so after a crash every committed chunk has its part, and an uncommitted
+ * one is simply written again by the next attempt (a put replaces). The output asset is written
+ * from the committed parts while the job runs (FollowingParts); the errors file is concatenated at
+ * the end.
  */
 export const jobPrefix = (jobId: string) => `jobs/${jobId}`;
 export const partKey = (jobId: string, index: number, kind: 'out' | 'err') => `${jobPrefix(jobId)}/parts/${String(index).padStart(7, '0')}.${kind}`;
@@ -123,7 +125,10 @@ export async function* concatParts(blobs: BlobStorePort, jobId: string, count: n
   }
 }
 
-/** Removes the parts of chunks [0, upTo) and a few beyond (written but never committed), several at a time. */
+/**
+ * Removes the parts of chunks [0, upTo) and a few beyond (written but never committed), a few at
+ * a time (removing a file can take milliseconds; this leaves room to other file work meanwhile).
+ */
 export async function deleteParts(blobs: BlobStorePort, jobId: string, upTo: number): Promise<void> {
   let next = 0;
   const total = upTo + 4;
@@ -133,5 +138,5 @@ export async function deleteParts(blobs: BlobStorePort, jobId: string, upTo: num
       await blobs.delete(partKey(jobId, i, 'err'));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(16, total) }, worker));
+  await Promise.all(Array.from({ length: Math.min(4, total) }, worker));
 }

@@ -52,7 +52,7 @@ export class ScoringHost {
     this.worker = startWorker(task.niceness);
   }
 
-  /** Resolves when every chunk is committed, with the output blob's size and hash when the worker wrote it (task.output). */
+  /** Resolves when every chunk is committed, with the output blob's size and hash when the worker wrote it (task.storage.output). */
   run(): Promise<{ size: number; sha256: string } | undefined> {
     return new Promise((resolve, reject) => {
       const finish = (err?: Error, output?: { size: number; sha256: string }) => {

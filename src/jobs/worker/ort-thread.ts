@@ -42,23 +42,25 @@ const message = (err) => (err && err.message) || String(err);
   parentPort.postMessage({ type: 'ready', inputs: meta(session.inputMetadata), outputs: meta(session.outputMetadata) });
   const run = async (m) => {
     if (stopping) return;
+    // The inputs that were moved here go back with the answer, for the caller to fill again.
+    const inputs = m.feeds.map((f) => (m.moved.includes(f.name) ? f.data : null));
+    const transfer = [];
+    const give = (data) => ArrayBuffer.isView(data) && !transfer.includes(data.buffer) && transfer.push(data.buffer);
     try {
       const feeds = {};
       for (const f of m.feeds) feeds[f.name] = new ort.Tensor(f.type, f.data, f.dims);
       const results = await session.run(feeds, m.outputs);
       const outputs = [];
-      const transfer = [];
       for (const name of m.outputs) {
         const r = results[name];
         outputs.push({ name, type: r.type, dims: r.dims, data: r.data });
-        if (ArrayBuffer.isView(r.data) && !transfer.includes(r.data.buffer)) transfer.push(r.data.buffer);
+        give(r.data);
       }
-      // The inputs that were moved here go back too, for the caller to fill again.
-      const inputs = m.feeds.map((f) => (m.moved.includes(f.name) ? f.data : null));
-      for (const data of inputs) if (data && !transfer.includes(data.buffer)) transfer.push(data.buffer);
+      inputs.forEach(give);
       parentPort.postMessage({ type: 'result', id: m.id, outputs, inputs }, transfer);
     } catch (err) {
-      parentPort.postMessage({ type: 'result', id: m.id, error: message(err) });
+      inputs.forEach(give);
+      parentPort.postMessage({ type: 'result', id: m.id, error: message(err), inputs }, transfer);
     }
   };
   parentPort.on('message', (m) => {

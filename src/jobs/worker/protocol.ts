@@ -61,7 +61,7 @@ export type WorkerMessage =
   /** Asks for the next piece of input. */
   | { type: 'pull' }
   | ChunkMessage
-  /** Every chunk is sent (and, with `task.output`, the output blob is written: its size and hash). */
+  /** Every chunk is sent (and, with `task.storage.output`, committed and the output blob written: its size and hash). */
   | { type: 'done'; output?: { size: number; sha256: string } }
   /** `permanent`: retrying cannot help (bad input, a model that cannot score records). */
   | { type: 'fatal'; message: string; permanent: boolean };

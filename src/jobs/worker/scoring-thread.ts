@@ -1,13 +1,15 @@
 /**
- * The scoring thread (started through ./scoring.worker.ts): reads the input bytes the host
- * streams to it, maps rows through the model's features, has ONNX Runtime score chunks of rows
- * and sends each chunk's output back for the host to store and commit. Everything CPU-heavy of a
- * job happens here and in the ONNX Runtime thread this one starts (./ort-thread.ts), off the
- * server's event loop: a sealed chunk is posted to that thread at once and this one parses the
- * next chunk while the model runs (a pipeline of two threads). With `task.output` it also writes
- * the output blob from the committed parts. Flow control: the worker asks for bytes ('pull') only
- * while fewer than MAX_PENDING chunks are sealed but not yet committed by the host ('ack'), so
- * memory stays bounded whatever the file size.
+ * The scoring thread (started through ./scoring.worker.ts): reads the input, maps rows through
+ * the model's features, has ONNX Runtime score chunks of rows and hands each chunk to the host to
+ * commit. Everything CPU-heavy of a job happens here and in the ONNX Runtime thread this one
+ * starts (./ort-thread.ts), off the server's event loop: a sealed chunk is posted to that thread
+ * at once and this one parses the next chunk while the model runs (a pipeline of two threads).
+ *
+ * With `task.storage` this thread also does the job's blob I/O: it reads the input, writes each
+ * chunk's parts before sending the chunk, and writes the output blob from the committed parts.
+ * Without it the host streams the input on request ('pull') and stores the parts it is sent.
+ * Flow control either way: no more input is read while MAX_PENDING chunks are sealed but not yet
+ * committed by the host ('ack'), so memory stays bounded whatever the file size.
  */
 import type { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
