@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
+import { readResponse, type Reply } from '../helpers/server.js';
 import type { AuthOptions } from '../../src/auth/auth-options.js';
 import { assertAllowed } from '../../src/auth/auth-errors.js';
 import { registerAuthRoutes } from '../../src/auth/auth.routes.js';
@@ -116,23 +117,10 @@ export async function startAuthServer(options: Partial<AuthOptions> = {}): Promi
   };
 }
 
-export interface HttpResult {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
+export type HttpResult = Reply;
 
 export async function request(url: string, init: RequestInit = {}): Promise<HttpResult> {
-  const response = await fetch(url, { redirect: 'manual', ...init });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
+  return readResponse(await fetch(url, { redirect: 'manual', ...init }));
 }
 
 /** A form-encoded POST (the OAuth endpoints); `body` as pairs so a test can repeat a parameter. */

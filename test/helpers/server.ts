@@ -41,8 +41,15 @@ export async function startServer(files: Record<string, string>, overrides: Part
 /** The example models, as `npm start` serves them. */
 export const exampleModels = (...names: string[]) => Object.fromEntries(names.map((n) => [n, join(EXAMPLES, n)]));
 
+export interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
 /** Status, headers, text and (when the body is JSON) the parsed body of a response. */
-async function readResponse(response: Response) {
+export async function readResponse(response: Response): Promise<Reply> {
   const text = await response.text();
   let json: any;
   try {
@@ -58,6 +65,15 @@ export async function post(url: string, body: unknown, headers: Record<string, s
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+  }));
+}
+
+/** Any method; a body is sent as JSON. */
+export async function send(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  return readResponse(await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
   }));
 }
 

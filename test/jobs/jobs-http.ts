@@ -1,36 +1,20 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SHARED } from '../helpers/server.js';
+import { readResponse, send, SHARED, type Reply } from '../helpers/server.js';
+
+export type { Reply } from '../helpers/server.js';
 
 /** Helpers for the batch tests: JSON calls, asset uploads, waiting for jobs, the breast-cancer data. */
 
-export interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
 
-async function read(response: Response): Promise<Reply> {
-  const text = await response.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
-}
-
-export async function call(method: string, url: string, body?: unknown): Promise<Reply> {
-  return read(await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }));
-}
+/** A JSON call (the batch tests' name for send). */
+export const call = (method: string, url: string, body?: unknown): Promise<Reply> => send(method, url, body);
 
 export async function uploadAsset(base: string, filename: string, bytes: Buffer | string, query = ''): Promise<Reply> {
   const form = new FormData();
   form.append('file', new Blob([typeof bytes === 'string' ? Buffer.from(bytes) : bytes]), filename);
-  return read(await fetch(`${base}/api/v1/assets${query}`, { method: 'POST', body: form }));
+  return readResponse(await fetch(`${base}/api/v1/assets${query}`, { method: 'POST', body: form }));
 }
 
 export async function waitForJob(base: string, id: string, timeoutMs = 30_000): Promise<any> {

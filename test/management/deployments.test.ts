@@ -5,19 +5,9 @@ import type { Readable } from 'node:stream';
 import { create as createTar } from 'tar';
 import { buildApp, type Plinth } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import { EXAMPLES, exampleModels, get, post, SHARED, startServer, type TestServer } from '../helpers/server.js';
+import { EXAMPLES, exampleModels, get, post, send, SHARED, startServer, type TestServer } from '../helpers/server.js';
 
 const SETOSA = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
-
-async function send(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(url, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: text ? JSON.parse(text) : undefined };
-}
 
 /** Registers the iris folder (graph and model.yaml) again as the next version. */
 async function uploadIris(server: TestServer): Promise<number> {

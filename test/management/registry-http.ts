@@ -1,35 +1,13 @@
 import { readdir } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
-import type { TestServer } from '../helpers/server.js';
+import { readResponse, type Reply, type TestServer } from '../helpers/server.js';
+
+export { send, type Reply } from '../helpers/server.js';
 
 /** Helpers for the registry API tests: JSON calls, multipart uploads, raw streaming requests. */
 
-export interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
 
-async function read(response: Response): Promise<Reply> {
-  const text = await response.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
-}
-
-export async function send(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  return read(await fetch(url, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }));
-}
 
 /** POSTs a multipart form: text fields first (in order), then `file` unless `file` is null. */
 export async function upload(
@@ -44,7 +22,7 @@ export async function upload(
   if (bytes) form.append(options.fileField ?? 'file', new Blob([bytes]), filename);
   for (const [k, v] of options.after ?? []) form.append(k, v);
   const query = options.space ? `?space=${encodeURIComponent(options.space)}` : '';
-  return read(await fetch(`${server.url}/api/v1/models/${encodeURIComponent(name)}/versions${query}`, { method: 'POST', body: form }));
+  return readResponse(await fetch(`${server.url}/api/v1/models/${encodeURIComponent(name)}/versions${query}`, { method: 'POST', body: form }));
 }
 
 export const BOUNDARY = '----plinth-test-boundary-7d1f';
