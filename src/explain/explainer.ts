@@ -593,6 +593,17 @@ export function toKeyed(a: ExplanationArrays): Explanation {
   return { method: a.method, outputSpace: a.outputSpace, outputs: a.outputs, features: a.features, base, records, background: a.background, kernel: a.kernel };
 }
 
+/**
+ * The output column a single-column explanation reports (`?explain=1`, batch jobs' explanation
+ * columns), as the Flask template chose it: the value of a regressor, the positive (second)
+ * class of a binary classifier, the predicted class otherwise.
+ */
+export function explainedColumn(outputs: readonly string[], predicted: unknown): number {
+  if (outputs.length === 2) return 1;
+  if (outputs.length > 2) return Math.max(0, outputs.indexOf(String(predicted)));
+  return 0;
+}
+
 export function createExplainer(init: ExplainerInit): Explainer {
   return new Explainer(init);
 }

@@ -1,26 +1,44 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Manifest } from '../core/manifest.js';
+import type { ModelSchema } from '../core/model-schema.js';
 import { loadManifestBackground } from '../explain/background.loader.js';
 import { createExplainer, DEFAULT_EXPLAINER_LIMITS, type Explainer } from '../explain/explainer.js';
+import type { RuntimeSource } from '../explain/feature-matrix.js';
 import type { LazyModel } from '../runtime/lazy-model.js';
 import { readOnnxGraph } from '../runtime/onnx/onnx-graph.reader.js';
 
+export interface ExplainerSource {
+  /** The local model file: its graph (tree and linear models) and, beside it, a background file. Absent: kernel SHAP only. */
+  file?: string;
+  manifest?: Manifest;
+  schema: ModelSchema;
+  /** Runs the model for kernel SHAP (the server's session, or a batch job's own ONNX Runtime thread). */
+  runtime?: RuntimeSource;
+}
+
 /**
- * The explainer of one loaded version: its graph (for tree and linear models), its manifest's
- * background (a file is read beside model.onnx), and the current session for kernel SHAP, taken
- * through the LazyModel so an evicted session is reloaded rather than used after release.
+ * The one place an explainer is built, for online serving (buildExplainer) and for batch jobs
+ * (the scoring worker): the graph of the model file, the manifest's background (a file is read
+ * beside the model file), and the runtime kernel SHAP calls.
  */
-export async function buildExplainer(model: LazyModel): Promise<Explainer> {
-  const source = model.source;
-  const graph = source ? readOnnxGraph(await readFile(source.file)) : undefined;
-  const folder = source ? dirname(source.file) : undefined;
-  const background = source
-    ? await loadManifestBackground(source.manifest.background, (path) => readFile(join(folder!, path), 'utf8'), DEFAULT_EXPLAINER_LIMITS.maxBackgroundRows)
+export async function explainerFor({ file, manifest, schema, runtime }: ExplainerSource): Promise<Explainer> {
+  const graph = file ? readOnnxGraph(await readFile(file)) : undefined;
+  const background = file
+    ? await loadManifestBackground(manifest?.background, (path) => readFile(join(dirname(file), path), 'utf8'), DEFAULT_EXPLAINER_LIMITS.maxBackgroundRows)
     : undefined;
-  return createExplainer({
+  return createExplainer({ schema, graph, background, runtime });
+}
+
+/**
+ * The explainer of one loaded version, with the current session for kernel SHAP taken through
+ * the LazyModel so an evicted session is reloaded rather than used after release.
+ */
+export function buildExplainer(model: LazyModel): Promise<Explainer> {
+  return explainerFor({
+    file: model.source?.file,
+    manifest: model.source?.manifest,
     schema: model.schema,
-    graph,
-    background,
     runtime: async () => (await model.acquire()).runtime,
   });
 }

@@ -1,4 +1,4 @@
-import type { Explanation, ExplainOptions } from '../../explain/explainer.js';
+import { explainedColumn, type Explanation, type ExplainOptions } from '../../explain/explainer.js';
 import type { ModelExplanation, Prediction } from '../../inference/inference.types.js';
 
 /** The wire shape shared by POST /models/{name}/explain and /v2/models/{name}/explain. */
@@ -27,18 +27,7 @@ export function explainOptions(query: { budget?: string; output_space?: 'raw' | 
   };
 }
 
-/**
- * `{feature: value}` per record for `?explain=1`, as the Flask template returns it: the value
- * output of a regressor, the positive class of a binary classifier, the predicted class otherwise.
- */
+/** `{feature: value}` per record for `?explain=1`, as the Flask template returns it (see explainedColumn). */
 export function explanationPerRecord(e: Explanation, p: Prediction): Record<string, number>[] {
-  return e.records.map((record, r) => {
-    let column = e.outputs[0]!;
-    if (e.outputs.length === 2) column = e.outputs[1]!;
-    else if (e.outputs.length > 2) {
-      const predicted = String(p.predictions[r]);
-      column = e.outputs.includes(predicted) ? predicted : column;
-    }
-    return record.values[column]!;
-  });
+  return e.records.map((record, r) => record.values[e.outputs[explainedColumn(e.outputs, p.predictions[r])]!]!);
 }
