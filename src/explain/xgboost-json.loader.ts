@@ -8,7 +8,8 @@
  * XGBoost sends x < threshold left, in float32. The margin is base_margin + sum of leaves, where
  * base_margin is base_score through the objective's inverse link (logit for binary:logistic).
  * Trees of a multi-class model go to the class tree_info names; dart boosters scale each tree by
- * its weight_drop. Categorical splits and gblinear are refused.
+ * its weight_drop. Categorical splits, gblinear and objectives without a tree-sum output (ranking,
+ * survival, binary:hinge's 0/1 labels) are refused with XgboostUnsupportedError.
  */
 import { OutputHead } from './output-head.js';
 import { predictRaw } from './tree-ensemble.evaluator.js';
@@ -23,12 +24,14 @@ export interface XgboostModel {
   baseMargin: number;
   numFeatures: number;
   numClasses: number;
+  /** The raw score each tree adds to (its class for multi-class models, else 0), in tree order. */
+  treeScores: number[];
   /** feature_names from the model, when it was trained with names. */
   featureNames?: string[];
   /**
    * What the model's outputs are: 'probability' columns (binary: [1 - p, p]; multi-class: one
    * per class), or 'value' (regression; exp of the margin for count:poisson, reg:gamma,
-   * reg:tweedie).
+   * reg:tweedie; sigmoid of it for reg:logistic; the margin itself for binary:logitraw).
    */
   output: 'probability' | 'value';
 }
@@ -45,24 +48,35 @@ interface JsonTree {
 }
 
 const LOGISTIC_OBJECTIVES = new Set(['binary:logistic', 'reg:logistic', 'binary:logitraw']);
-const LOG_LINK_OBJECTIVES = new Set(['count:poisson', 'reg:gamma', 'reg:tweedie']);
-const IDENTITY_OBJECTIVES = new Set(['reg:squarederror', 'reg:linear', 'reg:squaredlogerror', 'reg:pseudohubererror', 'reg:absoluteerror', 'reg:quantileerror', 'binary:hinge']);
+export const LOG_LINK_OBJECTIVES: ReadonlySet<string> = new Set(['count:poisson', 'reg:gamma', 'reg:tweedie']);
+const IDENTITY_OBJECTIVES = new Set(['reg:squarederror', 'reg:linear', 'reg:squaredlogerror', 'reg:pseudohubererror', 'reg:absoluteerror', 'reg:quantileerror']);
 const SOFTMAX_OBJECTIVES = new Set(['multi:softprob', 'multi:softmax']);
 
+/** The text is not a well-formed XGBoost JSON model (not JSON, no learner, broken trees). */
 export class XgboostFormatError extends Error {}
+/** A well-formed XGBoost model using what Plinth does not serve (an objective, categorical splits, gblinear). */
+export class XgboostUnsupportedError extends XgboostFormatError {}
 
 const fail = (message: string): never => {
-  throw new XgboostFormatError(`not a supported XGBoost JSON model: ${message}`);
+  throw new XgboostFormatError(`not a valid XGBoost JSON model: ${message}`);
+};
+const unsupported = (message: string): never => {
+  throw new XgboostUnsupportedError(`unsupported XGBoost model: ${message}`);
 };
 
-/** XGBoost writes numbers in its JSON parameters as strings ("5E-1", or "[5E-1]" since 2.0). */
-function numberParam(value: unknown, name: string): number {
-  if (typeof value === 'number') return value;
+/** XGBoost writes numbers in its JSON parameters as strings: "5E-1", or "[5E-1]" (a list) since 2.0. */
+function numberList(value: unknown, name: string): number[] {
+  if (typeof value === 'number') return [value];
   if (typeof value === 'string') {
-    const n = Number(value.replace(/^\[|\]$/g, ''));
-    if (Number.isFinite(n)) return n;
+    const list = value.replace(/^\[|\]$/g, '').split(',').map(Number);
+    if (list.every(Number.isFinite)) return list;
   }
   return fail(`${name} is ${JSON.stringify(value)}`);
+}
+
+function numberParam(value: unknown, name: string): number {
+  const list = numberList(value, name);
+  return list.length === 1 ? list[0]! : fail(`${name} is ${JSON.stringify(value)}, expected one number`);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -76,7 +90,7 @@ function treeFrom(raw: unknown, at: number, scale: number, nScores: number, scor
   for (const name of lists) if (!Array.isArray(t[name])) fail(`trees[${at}].${name} is missing`);
   const n = t.left_children.length;
   for (const name of lists) if (t[name].length !== n) fail(`trees[${at}].${name} has ${t[name].length} entries, left_children ${n}`);
-  if (t.split_type?.some((s) => s !== 0)) fail(`trees[${at}] has categorical splits`);
+  if (t.split_type?.some((s) => s !== 0)) unsupported(`trees[${at}] has categorical splits (retrain with numeric or one-hot encoded features)`);
   const hasCover = Array.isArray(t.sum_hessian) && t.sum_hessian.length === n;
   // Breadth-first from node 0 so children come after parents.
   const order: number[] = [];
@@ -128,9 +142,11 @@ export function loadXgboostJson(text: string): XgboostModel {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    return fail(`invalid JSON (${(err as Error).message})`);
+    throw new XgboostFormatError(`it is not JSON (${(err as Error).message})`);
   }
-  if (!isObject(doc) || !isObject(doc.learner)) return fail('no learner object');
+  if (!isObject(doc) || !isObject(doc.learner)) {
+    throw new XgboostFormatError("it is JSON but not an XGBoost model: it has no 'learner' object (save the booster with Booster.save_model('model.json'))");
+  }
   const learner = doc.learner;
   const param = isObject(learner.learner_model_param) ? learner.learner_model_param : fail('no learner_model_param');
   const objective = isObject(learner.objective) && typeof learner.objective.name === 'string' ? learner.objective.name : fail('no objective name');
@@ -142,15 +158,19 @@ export function loadXgboostJson(text: string): XgboostModel {
   else if (boosterName === 'dart' && isObject(booster.gbtree) && isObject(booster.gbtree.model)) {
     model = booster.gbtree.model;
     weightDrop = Array.isArray(booster.weight_drop) ? (booster.weight_drop as number[]) : undefined;
+  } else if (boosterName === 'gblinear') {
+    return unsupported("booster 'gblinear' (only the tree boosters gbtree and dart are served)");
   } else return fail(`booster '${String(boosterName)}' (only gbtree and dart are tree models)`);
   const trees = Array.isArray(model.trees) ? model.trees : fail('no trees');
   const treeInfo = Array.isArray(model.tree_info) ? (model.tree_info as number[]) : [];
 
   const numFeatures = numberParam(param.num_feature, 'num_feature');
   const numClass = numberParam(param.num_class ?? '0', 'num_class');
-  const baseScore = numberParam(param.base_score ?? '0.5', 'base_score');
+  // One base_score, or (XGBoost 3.1) one per class, which it adds to the class margins as stored.
+  const baseScores = numberList(param.base_score ?? '0.5', 'base_score');
+  const baseScore = baseScores[0]!;
   const numTarget = param.num_target === undefined ? 1 : numberParam(param.num_target, 'num_target');
-  if (numTarget > 1) fail(`num_target ${numTarget} (multi-output models are not supported)`);
+  if (numTarget > 1) unsupported(`num_target ${numTarget} (multi-output models are not supported)`);
 
   let nScores = 1;
   let head: OutputHead;
@@ -160,6 +180,7 @@ export function loadXgboostJson(text: string): XgboostModel {
   if (SOFTMAX_OBJECTIVES.has(objective)) {
     if (numClass < 2) fail(`${objective} with num_class ${numClass}`);
     nScores = numClass;
+    if (baseScores.length !== 1 && baseScores.length !== numClass) fail(`base_score has ${baseScores.length} values for ${numClass} classes`);
     head = OutputHead.vector(numClass, 'SOFTMAX');
     baseMargin = baseScore;
     output = 'probability';
@@ -167,10 +188,10 @@ export function loadXgboostJson(text: string): XgboostModel {
   } else if (LOGISTIC_OBJECTIVES.has(objective)) {
     if (!(baseScore > 0 && baseScore < 1)) fail(`base_score ${baseScore} for ${objective}`);
     baseMargin = Math.log(baseScore / (1 - baseScore));
-    // binary:logitraw outputs the margin itself.
-    head = objective === 'binary:logitraw' ? OutputHead.vector(1, 'NONE') : OutputHead.single('logistic', 'one-minus');
-    output = objective === 'binary:logitraw' ? 'value' : 'probability';
-    kind = objective === 'reg:logistic' || objective === 'binary:logitraw' ? 'regressor' : 'classifier';
+    // binary:logitraw outputs the margin itself; reg:logistic one value, its sigmoid.
+    head = objective === 'binary:logitraw' ? OutputHead.vector(1, 'NONE') : objective === 'reg:logistic' ? OutputHead.vector(1, 'LOGISTIC') : OutputHead.single('logistic', 'one-minus');
+    output = objective === 'binary:logistic' ? 'probability' : 'value';
+    kind = objective === 'binary:logistic' ? 'classifier' : 'regressor';
   } else if (LOG_LINK_OBJECTIVES.has(objective)) {
     if (!(baseScore > 0)) fail(`base_score ${baseScore} for ${objective}`);
     baseMargin = Math.log(baseScore);
@@ -183,12 +204,14 @@ export function loadXgboostJson(text: string): XgboostModel {
     output = 'value';
     kind = 'regressor';
   } else {
-    return fail(`objective '${objective}'`);
+    return unsupported(`objective '${objective}' (served: binary:logistic, binary:logitraw, multi:softprob, multi:softmax, reg:* and count:poisson)`);
   }
+  if (nScores === 1 && baseScores.length !== 1) fail(`base_score has ${baseScores.length} values for one output`);
   if (weightDrop && weightDrop.length !== trees.length) fail(`weight_drop has ${weightDrop.length} entries for ${trees.length} trees`);
+  const treeScores = trees.map((_, i) => (nScores > 1 ? (treeInfo[i] ?? fail(`tree_info has no class for tree ${i}`)) : 0));
   const parsed = trees.map((t, i) => {
-    const score = nScores > 1 ? (treeInfo[i] ?? fail(`tree_info has no class for tree ${i}`)) : 0;
-    if (score < 0 || score >= nScores) fail(`tree ${i} is for class ${score}`);
+    const score = treeScores[i]!;
+    if (!Number.isInteger(score) || score < 0 || score >= nScores) fail(`tree ${i} is for class ${score}`);
     return treeFrom(t, i, weightDrop ? weightDrop[i]! : 1, nScores, score);
   });
   if (parsed.length === 0) fail('no trees');
@@ -203,7 +226,7 @@ export function loadXgboostJson(text: string): XgboostModel {
       nFeatures: numFeatures,
       nScores,
       trees: parsed,
-      base: new Float64Array(nScores).fill(baseMargin),
+      base: nScores > 1 && baseScores.length === nScores ? Float64Array.from(baseScores) : new Float64Array(nScores).fill(baseMargin),
       aggregate: 'SUM',
       head,
       hasCover: parsed.every((t) => t.cover !== undefined),
@@ -213,6 +236,7 @@ export function loadXgboostJson(text: string): XgboostModel {
     baseMargin,
     numFeatures,
     numClasses: nScores > 1 ? nScores : kind === 'classifier' ? 2 : 0,
+    treeScores,
     featureNames: names,
     output,
   };

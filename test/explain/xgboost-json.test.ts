@@ -117,7 +117,8 @@ test('unsupported models are refused with the reason', () => {
     mutate(d);
     assert.throws(() => loadXgboostJson(JSON.stringify(d)), (err: Error) => err instanceof XgboostFormatError && reason.test(err.message), name);
   }
-  assert.throws(() => loadXgboostJson('{'), /invalid JSON/);
+  assert.throws(() => loadXgboostJson('{'), /it is not JSON/);
+  assert.throws(() => loadXgboostJson('{"features": []}'), /not an XGBoost model: it has no 'learner' object/);
   // XGBoost 2 writes base_score as "[5E-1]".
   const v2 = structuredClone(doc);
   v2.learner.learner_model_param.base_score = '[2.5E-1]';

@@ -1,55 +1,9 @@
-import protobuf from 'protobufjs';
+import { ModelProto } from './onnx-proto.schema.js';
 
 /**
  * Reads what ONNX Runtime's session API does not expose: node attributes (ai.onnx.ml class
- * labels, tree ensembles), metadata properties and the producer. Only the fields Plinth uses
- * are declared, so protobufjs skips the initializers (the weights) without decoding them.
+ * labels, tree ensembles), metadata properties and the producer.
  */
-const ONNX_SUBSET = `
-syntax = "proto2";
-package onnx;
-message AttributeProto {
-  optional string name = 1;
-  optional float f = 2;
-  optional int64 i = 3;
-  optional bytes s = 4;
-  repeated float floats = 7;
-  repeated int64 ints = 8;
-  repeated bytes strings = 9;
-  optional int32 type = 20;
-}
-message NodeProto {
-  repeated string input = 1;
-  repeated string output = 2;
-  optional string name = 3;
-  optional string op_type = 4;
-  repeated AttributeProto attribute = 5;
-  optional string domain = 7;
-}
-message GraphProto {
-  repeated NodeProto node = 1;
-  optional string name = 2;
-  optional string doc_string = 10;
-}
-message OperatorSetIdProto {
-  optional string domain = 1;
-  optional int64 version = 2;
-}
-message StringStringEntryProto {
-  optional string key = 1;
-  optional string value = 2;
-}
-message ModelProto {
-  optional int64 ir_version = 1;
-  optional string producer_name = 2;
-  optional string producer_version = 3;
-  optional string doc_string = 6;
-  optional GraphProto graph = 7;
-  repeated OperatorSetIdProto opset_import = 8;
-  repeated StringStringEntryProto metadata_props = 14;
-}
-`;
-const ModelProto = protobuf.parse(ONNX_SUBSET, { keepCase: true }).root.lookupType('onnx.ModelProto');
 
 export type AttributeValue = number | string | number[] | string[];
 

@@ -1,63 +1,9 @@
 /**
  * Writes small ONNX models in the test process, so the explanation tests need neither Python nor
- * checked-in binaries: a ModelProto subset (graph nodes with scalar/list attributes, float tensor
- * inputs and outputs with a symbolic batch dimension) encoded with protobufjs.
+ * checked-in binaries: graph nodes with scalar/list attributes between float tensor inputs and
+ * outputs with a symbolic batch dimension, written by src/runtime/onnx/onnx-model.writer.ts.
  */
-import protobuf from 'protobufjs';
-
-const ONNX_WRITE_SUBSET = `
-syntax = "proto2";
-package onnxw;
-message AttributeProto {
-  optional string name = 1;
-  optional float f = 2;
-  optional int64 i = 3;
-  optional bytes s = 4;
-  repeated float floats = 7;
-  repeated int64 ints = 8;
-  repeated bytes strings = 9;
-  optional int32 type = 20;
-}
-message NodeProto {
-  repeated string input = 1;
-  repeated string output = 2;
-  optional string name = 3;
-  optional string op_type = 4;
-  repeated AttributeProto attribute = 5;
-  optional string domain = 7;
-}
-message Dimension {
-  optional int64 dim_value = 1;
-  optional string dim_param = 2;
-}
-message TensorShapeProto { repeated Dimension dim = 1; }
-message TensorTypeProto {
-  optional int32 elem_type = 1;
-  optional TensorShapeProto shape = 2;
-}
-message TypeProto { optional TensorTypeProto tensor_type = 1; }
-message ValueInfoProto {
-  optional string name = 1;
-  optional TypeProto type = 2;
-}
-message GraphProto {
-  repeated NodeProto node = 1;
-  optional string name = 2;
-  repeated ValueInfoProto input = 11;
-  repeated ValueInfoProto output = 12;
-}
-message OperatorSetIdProto {
-  optional string domain = 1;
-  optional int64 version = 2;
-}
-message ModelProto {
-  optional int64 ir_version = 1;
-  optional string producer_name = 2;
-  optional GraphProto graph = 7;
-  repeated OperatorSetIdProto opset_import = 8;
-}
-`;
-const ModelProto = protobuf.parse(ONNX_WRITE_SUBSET, { keepCase: true }).root.lookupType('onnxw.ModelProto');
+import { ELEM, writeOnnxModel, type OnnxAttribute, type OnnxValueSpec } from '../../../src/runtime/onnx/onnx-model.writer.js';
 
 export type AttrValue = number | string | number[] | string[] | { float: number } | { floats: number[] };
 
@@ -69,59 +15,29 @@ export interface NodeSpec {
   attrs?: Record<string, AttrValue>;
 }
 
-/** elem_type codes of TensorProto.DataType used here. */
-export const ELEM = { FLOAT: 1, INT64: 7, STRING: 8, DOUBLE: 11 } as const;
-
-export interface ValueSpec {
-  name: string;
-  elem?: number;
-  /** Dimensions; a string is a symbolic one. */
-  shape: (number | string)[];
-}
-
-const utf8 = new TextEncoder();
+export { ELEM };
+export type ValueSpec = OnnxValueSpec;
 /** Names whose integer values ONNX declares as INTS even when they look like floats. */
 const FLOAT_LISTS = /(^|_)(values|weights|hitrates|base_values|coefficients|intercepts|offset|scale)$/;
 
-function attribute(name: string, value: AttrValue) {
-  if (typeof value === 'string') return { name, type: 3, s: utf8.encode(value) };
-  if (typeof value === 'number') return Number.isInteger(value) && !FLOAT_LISTS.test(name) ? { name, type: 2, i: value } : { name, type: 1, f: value };
-  if (!Array.isArray(value)) return 'float' in value ? { name, type: 1, f: value.float } : { name, type: 6, floats: value.floats };
-  if (value.length > 0 && typeof value[0] === 'string') return { name, type: 8, strings: (value as string[]).map((s) => utf8.encode(s)) };
-  // Lists: floats for the attributes ONNX declares as FLOATS, ints otherwise.
-  return FLOAT_LISTS.test(name) ? { name, type: 6, floats: value as number[] } : { name, type: 7, ints: value as number[] };
+/** The ONNX attribute type of a test value: lists and numbers are floats for the attributes ONNX declares as FLOATS. */
+function attribute(name: string, value: AttrValue): OnnxAttribute {
+  if (typeof value === 'string') return { string: value };
+  if (typeof value === 'number') return Number.isInteger(value) && !FLOAT_LISTS.test(name) ? { int: value } : { float: value };
+  if (!Array.isArray(value)) return 'float' in value ? value : { floats: value.floats };
+  if (value.length > 0 && typeof value[0] === 'string') return { strings: value as string[] };
+  return FLOAT_LISTS.test(name) ? { floats: value as number[] } : { ints: value as number[] };
 }
 
-const valueInfo = (v: ValueSpec) => ({
-  name: v.name,
-  type: {
-    tensor_type: {
-      elem_type: v.elem ?? ELEM.FLOAT,
-      shape: { dim: v.shape.map((d) => (typeof d === 'string' ? { dim_param: d } : { dim_value: d })) },
-    },
-  },
-});
-
 export function buildOnnxModel(spec: { nodes: NodeSpec[]; inputs: ValueSpec[]; outputs: ValueSpec[]; mlOpset?: number }): Uint8Array {
-  const message = ModelProto.fromObject({
-    ir_version: 8,
-    producer_name: 'plinth-explain-tests',
-    opset_import: [{ domain: '', version: 15 }, { domain: 'ai.onnx.ml', version: spec.mlOpset ?? 3 }],
-    graph: {
-      name: 'test',
-      node: spec.nodes.map((n, i) => ({
-        name: `n${i}`,
-        op_type: n.op,
-        domain: n.domain ?? '',
-        input: n.inputs,
-        output: n.outputs,
-        attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
-      })),
-      input: spec.inputs.map(valueInfo),
-      output: spec.outputs.map(valueInfo),
-    },
+  return writeOnnxModel({
+    irVersion: 8,
+    producer: 'plinth-explain-tests',
+    opsets: { '': 15, 'ai.onnx.ml': spec.mlOpset ?? 3 },
+    nodes: spec.nodes.map((n) => ({ ...n, attrs: Object.fromEntries(Object.entries(n.attrs ?? {}).map(([k, v]) => [k, attribute(k, v)])) })),
+    inputs: spec.inputs,
+    outputs: spec.outputs,
   });
-  return ModelProto.encode(message).finish();
 }
 
 const MODE_NAMES = ['LEAF', 'BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ'];
