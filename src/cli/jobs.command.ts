@@ -152,12 +152,13 @@ export function registerJobCommands(program: Command, defaultUrl: string): void 
       .option('--format <format>', 'output format: csv or ndjson', 'csv')
       .option('--carry <columns>', 'input columns to copy into the output, comma-separated (e.g. id)')
       .option('--no-probabilities', 'leave out the probability columns')
+      .option('--explain', 'add SHAP explanation columns (shap_base, shap_<feature>; NDJSON: an explanation object)')
       .option('--max-error-rate <rate>', 'share of invalid rows (0-1) past which the job fails', Number)
       .option('--chunk-rows <n>', 'rows per committed chunk', positive)
       .option('-s, --space <space>', "the deployment's space")
       .option('-w, --wait', 'wait for the job, showing progress on stderr')
       .option('--json', 'print the job as JSON'),
-  ).action(async (o: Common & { deployment: string; input?: string; asset?: string; output?: string; outputName?: string; format: string; carry?: string; probabilities: boolean; maxErrorRate?: number; chunkRows?: number; space?: string; wait?: boolean; json?: boolean }) => {
+  ).action(async (o: Common & { deployment: string; input?: string; asset?: string; output?: string; outputName?: string; format: string; carry?: string; probabilities: boolean; explain?: boolean; maxErrorRate?: number; chunkRows?: number; space?: string; wait?: boolean; json?: boolean }) => {
     if ((o.input === undefined) === (o.asset === undefined)) throw new Error('give --input <file> or --asset <name>');
     if (o.output && !o.wait) throw new Error('--output needs --wait (the result exists once the job completes)');
     if (o.format !== 'csv' && o.format !== 'ndjson') throw new Error("--format must be 'csv' or 'ndjson'");
@@ -177,6 +178,7 @@ export function registerJobCommands(program: Command, defaultUrl: string): void 
       output: { format: o.format, ...(o.outputName && { name: o.outputName }) },
       ...(o.carry && { carry: o.carry.split(',').map((c) => c.trim()).filter(Boolean) }),
       probabilities: o.probabilities,
+      ...(o.explain && { explanations: true }),
       ...(o.maxErrorRate !== undefined && { maxErrorRate: o.maxErrorRate }),
       ...(o.chunkRows !== undefined && { chunkRows: o.chunkRows }),
     };

@@ -7,13 +7,15 @@ import type { Tensor, TensorSpec } from '../core/tensor.js';
 import type { ModelRuntime } from '../runtime/model-runtime.js';
 import type { OutputFormat } from '../storage/job-ports.js';
 import { csvCell, csvValue } from './csv-output.js';
+import { explanationColumns, type ChunkExplainer, type ChunkExplanation } from './explanation-columns.js';
 import { fieldText, type CsvRecord } from './csv-scanner.js';
 import { parseNumberAt, POW10 } from './number-parse.js';
 
 /** The columns a job writes after its carried input columns. */
-export function predictionColumns(schema: Pick<ModelSchema, 'classes' | 'probabilitiesOutput'>, probabilities: boolean): string[] {
+export function predictionColumns(schema: Pick<ModelSchema, 'classes' | 'probabilitiesOutput' | 'features'>, probabilities: boolean, explanations = false): string[] {
   const probs = probabilities && schema.probabilitiesOutput && schema.classes ? schema.classes.map((c) => `probability_${c}`) : [];
-  return ['prediction', ...probs];
+  const shap = explanations ? explanationColumns((schema.features ?? []).map((f) => f.name)) : [];
+  return ['prediction', ...probs, ...shap];
 }
 
 /** Features the input must hold: those without a default in the manifest. */
@@ -28,6 +30,8 @@ export interface ChunkScorerOptions {
   probabilities: boolean;
   format: OutputFormat;
   chunkRows: number;
+  /** Adds explanation columns (CSV) or an `explanation` object (NDJSON) to each row. */
+  explainer?: ChunkExplainer;
 }
 
 export interface SealedChunk {
@@ -139,7 +143,7 @@ export class ChunkScorer {
   /** The output file's first line (CSV), or '' (NDJSON). */
   header(): string {
     if (this.options.format !== 'csv') return '';
-    return [...this.options.carry, ...predictionColumns(this.schema, this.options.probabilities)].map(csvCell).join(',') + '\n';
+    return [...this.options.carry, ...predictionColumns(this.schema, this.options.probabilities, this.options.explainer !== undefined)].map(csvCell).join(',') + '\n';
   }
 
   get read(): number {
@@ -308,11 +312,19 @@ export class ChunkScorer {
     const out = this.writer(rows);
     out.text(header);
     if (inputs && rows > 0) {
+      const explainer = this.options.explainer;
+      // The explainer's own copy, as float32: the run moves the matrix to the runtime's thread.
+      const explained = explainer && chunk.data ? Float32Array.from(chunk.data.subarray(0, rows * this.fast!.width)) : undefined;
       // The run is posted before the first await: with a runtime in another thread, the caller parses on meanwhile.
-      const outputs = await this.runtime.run(inputs, this.outputNames);
+      const run = this.runtime.run(inputs, this.outputNames);
+      // Explained while the model runs (tree and linear SHAP compute here; kernel SHAP queues its model calls behind this run).
+      const explaining = explainer?.explain(explained ? { data: explained, rows, cols: this.fast!.width } : chunk.records!, textual);
+      explaining?.catch(() => undefined); // awaited below, once the run is
+      const outputs = await run;
       if (chunk.data) this.reuseMatrix(inputs[0]!.data);
       const decoded = decodePredictions(this.schema, outputs, rows, this.options.probabilities);
-      this.format(out, chunk, decoded.predictions, this.options.probabilities ? decoded.probabilities : undefined);
+      const explanation = explaining && explainer!.columns(await explaining, decoded.predictions);
+      this.format(out, chunk, decoded.predictions, this.options.probabilities ? decoded.probabilities : undefined, explanation);
     } else if (chunk.data) this.reuseMatrix(chunk.data);
     return { read: chunk.read, scored: rows, failed: chunk.errors.length, output: out.finish(), errors: chunk.errors.join('') };
   }
@@ -366,8 +378,13 @@ export class ChunkScorer {
   }
 
   /** The output lines of the chunk's scored rows, written as UTF-8 bytes. */
-  private format(out: ByteWriter, chunk: SealedChunk, predictions: unknown[], probabilities: number[][] | undefined): void {
+  private format(out: ByteWriter, chunk: SealedChunk, predictions: unknown[], probabilities: number[][] | undefined, explanation: ChunkExplanation | undefined): void {
     const carry = this.options.carry;
+    const explainer = this.options.explainer;
+    const cell = (text: string) => {
+      out.byte(COMMA);
+      out.text(text);
+    };
     if (this.options.format === 'csv') {
       // Cells as bytes: a label or a probability is formatted and encoded once, then copied.
       const cells = this.cells;
@@ -387,6 +404,7 @@ export class ChunkScorer {
             out.bytes(cells.number(p[k]!));
           }
         }
+        if (explanation) explainer!.csvCells(explanation, i, cell);
         out.byte(NEWLINE);
       }
       return;
@@ -399,6 +417,7 @@ export class ChunkScorer {
       row.prediction = predictions[i];
       const p = probabilities?.[i];
       if (p && classes) row.probabilities = Object.fromEntries(classes.map((c, k) => [c, p[k]]));
+      if (explanation) row.explanation = explainer!.object(explanation, i);
       out.text(JSON.stringify(row) + '\n');
     }
   }

@@ -154,6 +154,7 @@ export class JobExecutor {
         chunkRows: spec.chunkRows,
         carry: spec.carry,
         probabilities: spec.probabilities,
+        explanations: spec.explanations ?? false,
         outputFormat: spec.output.format,
         maxRecordChars: this.settings.maxRecordChars,
         storage,

@@ -7,9 +7,11 @@ import { DEFAULT_SPACE } from '../registry/registry-names.js';
 import type { DataAssetRow, JobInputSpec, JobRepositories, JobRow, JobSpec, JobStatus, OutputFormat } from '../storage/job-ports.js';
 import { FINISHED_JOB_STATUSES, JOB_STATUSES } from '../storage/job-ports.js';
 import type { BlobStorePort, DeploymentRow, Page, PageRequest } from '../storage/ports.js';
+import { BatchExplainability } from './batch-explainability.js';
 import type { BatchModel, BatchModelResolver } from './batch-model.resolver.js';
 import { missingColumns, predictionColumns } from './chunk-scorer.js';
 import type { DataAssetService } from './data-asset.service.js';
+import { clashesWithExplanations } from './explanation-columns.js';
 import { assertAssetName } from './data-asset.service.js';
 import type { JobExecutor } from './job-executor.js';
 import { deleteParts, errorsKey, inlineInputKey } from './job-parts.js';
@@ -72,6 +74,8 @@ const finished = (status: JobStatus) => FINISHED_JOB_STATUSES.includes(status);
  * listing, cancelling and deleting. The runner does the work; see job-executor.ts.
  */
 export class JobService {
+  private readonly explainability: BatchExplainability;
+
   constructor(
     private readonly repos: JobRepositories,
     private readonly deployments: DeploymentService,
@@ -82,7 +86,9 @@ export class JobService {
     private readonly executor: JobExecutor,
     private readonly settings: JobSettings,
     private readonly registry: ModelRegistryService,
-  ) {}
+  ) {
+    this.explainability = new BatchExplainability((model) => this.models.modelFile(model));
+  }
 
   /** Validates, reserves the output asset, stores the job and queues it. */
   async submit(input: SubmitJobInput, origin: SubmitOrigin = {}): Promise<JobRow> {
@@ -113,6 +119,7 @@ export class JobService {
         output: { name: outputName, format: plan.format },
         carry: plan.carry,
         probabilities: plan.probabilities,
+        explanations: plan.explanations,
         chunkRows: plan.chunkRows,
         maxErrorRate: plan.maxErrorRate,
         ...(origin.wml && { wml: origin.wml }),
@@ -222,9 +229,6 @@ export class JobService {
 
   private async plan(input: SubmitJobInput) {
     if (input === null || typeof input !== 'object') throw invalidInput('the job must be an object');
-    if (input.explanations) {
-      throw invalidInput('explanation columns are not available yet: the explanation engine is not wired into batch jobs (send explanations: false)');
-    }
     const deployment = await this.findDeployment(input.deployment, input.space);
     if (deployment.status === 'failed') throw new PlinthError('CONFLICT', `deployment '${printable(deployment.name)}' failed to load: ${deployment.reason ?? 'no reason recorded'}`);
     const model: BatchModel = await this.models.current(deployment);
@@ -237,16 +241,18 @@ export class JobService {
     const format: OutputFormat = input.output?.format ?? 'csv';
     const carry = input.carry ?? [];
     const probabilities = input.probabilities ?? true;
-    const outputColumns = [...carry, ...predictionColumns(model.schema, probabilities)];
+    const explanations = input.explanations ?? false;
+    const outputColumns = [...carry, ...predictionColumns(model.schema, probabilities, explanations)];
     const seen = new Set<string>();
     for (const c of carry) {
       if (typeof c !== 'string' || c === '') throw invalidInput('carry columns must be non-empty strings');
-      if (RESERVED.has(c) || c.startsWith('probability_')) throw invalidInput(`carry column '${printable(c, 60)}' would clash with an output column: rename it in the input`);
+      if (RESERVED.has(c) || c.startsWith('probability_') || (explanations && clashesWithExplanations(c))) throw invalidInput(`carry column '${printable(c, 60)}' would clash with an output column: rename it in the input`);
       if (seen.has(c)) throw invalidInput(`carry column '${printable(c, 60)}' is listed twice`);
       seen.add(c);
     }
     const features = model.schema.features;
     if (!features) throw invalidInput(`deployment '${printable(deployment.name)}' serves a model without a feature list, so it cannot score records: add features to its model.yaml`);
+    if (explanations) await this.explainability.check(model);
     const given = input.input ?? {};
     if ((given.asset === undefined) === (given.inputData === undefined)) throw invalidInput('input must name a data asset (input.asset) or hold inline rows (input.inputData), not both');
     let asset: DataAssetRow | undefined;
@@ -305,6 +311,6 @@ export class JobService {
     }
     const outputName = input.output?.name;
     if (outputName !== undefined) assertAssetName(expandOutputName(outputName, '00000000-0000-0000-0000-000000000000'));
-    return { deployment, model, asset, inline, rowsTotal, format, carry, probabilities, chunkRows, maxErrorRate, maxAttempts, outputName, outputColumns };
+    return { deployment, model, asset, inline, rowsTotal, format, carry, probabilities, explanations, chunkRows, maxErrorRate, maxAttempts, outputName, outputColumns };
   }
 }

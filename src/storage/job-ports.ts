@@ -100,6 +100,8 @@ export interface JobSpec {
   /** Input columns copied to the output in front of the predictions (an id, ...). */
   carry: string[];
   probabilities: boolean;
+  /** Explanation columns (SHAP values per feature and the base value); absent in jobs stored before they existed. */
+  explanations?: boolean;
   chunkRows: number;
   /** Fraction of input rows that may fail validation before the job fails (0..1). */
   maxErrorRate: number;

@@ -45,6 +45,23 @@ describe('plinth jobs and plinth assets against a running server', () => {
     assertReadableFailure(cancel, /409: job .* is already completed/);
   });
 
+  test('jobs submit --explain adds the explanation columns (CSV) or object (NDJSON)', async () => {
+    const csv = join(dir, 'explained.csv');
+    const run = await plinth(['jobs', 'submit', '-d', 'bc-batch', '-i', join(dir, 'data.csv'), '-o', csv, '--carry', 'id', '--no-probabilities', '--explain', '--wait', '-u', server.url]);
+    assert.equal(run.code, 0, run.stderr);
+    const rows = parseCsv(await readFile(csv, 'utf8'));
+    assert.deepEqual(rows[0], ['id', 'prediction', 'shap_base', ...bc.features.map((f) => `shap_${f}`)]);
+    assert.equal(rows.length - 1, 569);
+    const ndjson = join(dir, 'explained.ndjson');
+    const again = await plinth(['jobs', 'submit', '-d', 'bc-batch', '-a', 'data.csv', '-o', ndjson, '--format', 'ndjson', '--explain', '--wait', '-u', server.url]);
+    assert.equal(again.code, 0, again.stderr);
+    const first = JSON.parse((await readFile(ndjson, 'utf8')).split('\n')[0]!);
+    assert.equal(first.explanation.output, 'benign');
+    assert.deepEqual(Object.keys(first.explanation.values), bc.features);
+    assert.equal(Number(rows[1]![2]), first.explanation.base);
+    assert.equal(Number(rows[1]![3]), first.explanation.values[bc.features[0]!]);
+  });
+
   test('assets upload, list, download, delete; readable failures', async () => {
     const up = await plinth(['assets', 'upload', join(dir, 'data.csv'), '--name', 'cli-data.csv', '-u', server.url]);
     assert.equal(up.code, 0, up.stderr);

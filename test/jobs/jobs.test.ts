@@ -95,7 +95,7 @@ describe('batch jobs over HTTP', () => {
     assert.equal(errors.status, 200, 'the errors file stays');
   });
 
-  test('refused at submission: unknown deployment, missing feature column, unknown carry column, header-only asset, explanations, taken output name', async () => {
+  test('refused at submission: unknown deployment, missing feature column, unknown carry column, header-only asset, taken output name', async () => {
     const unknown = await call('POST', url('/api/v1/jobs'), { deployment: 'nope', input: { asset: 'patients.csv' } });
     assert.equal(unknown.status, 404, unknown.text);
     assert.match(unknown.json.error, /deployment 'nope' does not exist/);
@@ -116,10 +116,6 @@ describe('batch jobs over HTTP', () => {
     const empty = await call('POST', url('/api/v1/jobs'), { deployment: 'bc-batch', input: { asset: 'header-only.csv' } });
     assert.equal(empty.status, 400);
     assert.match(empty.json.error, /has no data rows \(only a header\)/);
-
-    const explain = await call('POST', url('/api/v1/jobs'), { deployment: 'bc-batch', input: { asset: 'patients.csv' }, explanations: true });
-    assert.equal(explain.status, 400);
-    assert.match(explain.json.error, /not available yet/);
 
     const taken = await call('POST', url('/api/v1/jobs'), { deployment: 'bc-batch', input: { asset: 'patients.csv' }, output: { name: 'patients.csv' } });
     assert.equal(taken.status, 409);

@@ -42,7 +42,7 @@ async function serve(dataDir: string, modelsDir: string, port: number): Promise<
   }
 }
 
-test('SIGKILL mid-job: after a restart the job resumes from its last committed chunk; every valid row is in the output once, in order', { timeout: 120_000 }, async () => {
+test('SIGKILL mid-job with explanations: after a restart the job resumes from its last committed chunk; every valid row is in the output once, in order, with its explanation', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'plinth-resume-'));
   try {
     const port = await freePort();
@@ -59,13 +59,13 @@ test('SIGKILL mid-job: after a restart the job resumes from its last committed c
     const form = new FormData();
     const { create } = await import('tar');
     const chunks: Buffer[] = [];
-    for await (const c of create({ cwd: cancer, gzip: true, portable: true }, ['model.onnx', 'model.yaml'])) chunks.push(c as Buffer);
+    for await (const c of create({ cwd: cancer, gzip: true, portable: true }, ['model.onnx', 'model.yaml', 'background.csv'])) chunks.push(c as Buffer);
     form.append('file', new Blob([Buffer.concat(chunks)]), 'breast-cancer.tar.gz');
     const uploaded = await fetch(`${base}/api/v1/models/breast-cancer/versions`, { method: 'POST', body: form });
     assert.equal(uploaded.status, 201, await uploaded.text());
     await createBatchDeployment(base, 'bc-batch', 'breast-cancer');
     assert.equal((await uploadAsset(base, 'many.csv', csv)).status, 201);
-    const submitted = await call('POST', `${base}/api/v1/jobs`, { deployment: 'bc-batch', input: { asset: 'many.csv' }, carry: ['id'], output: { name: 'many-scored.csv' } });
+    const submitted = await call('POST', `${base}/api/v1/jobs`, { deployment: 'bc-batch', input: { asset: 'many.csv' }, carry: ['id'], output: { name: 'many-scored.csv' }, explanations: true });
     assert.equal(submitted.status, 202, submitted.text);
     const id = submitted.json.id;
 
@@ -92,16 +92,21 @@ test('SIGKILL mid-job: after a restart the job resumes from its last committed c
     assert.ok(Number(/after input row (\d+)/.exec(resumed)![1]) >= 2000 - 2 * 100, 'resumed from a committed chunk, not from the start');
 
     const out = parseCsv(await (await fetch(`${base}${job.output.url}`)).text());
-    assert.deepEqual(out[0], ['id', 'prediction', 'probability_malignant', 'probability_benign']);
+    assert.deepEqual(out[0], ['id', 'prediction', 'probability_malignant', 'probability_benign', 'shap_base', ...bc.features.map((f) => `shap_${f}`)]);
     const expectedIds = rows.map((_, i) => `r${i}`).filter((_, i) => i % 997 !== 500);
     assert.deepEqual(out.slice(1).map((r) => r[0]), expectedIds, 'exactly one output row per valid input row, in input order');
     const reference = await call('POST', `${base}/api/v1/deployments`, { name: 'bc-online', target: { model: 'breast-cancer' }, authMode: 'public' });
     assert.equal(reference.status, 201, reference.text);
     const expected = await onlinePredictions(base, 'bc-online', bc.features, bc.lines.map((l) => l.split(',').map(Number)));
+    const explained = await call('POST', `${base}/models/bc-online/explain`, bc.lines.map((l) => Object.fromEntries(l.split(',').map((v, j) => [bc.features[j]!, Number(v)]))));
+    assert.equal(explained.status, 200, explained.text);
     out.slice(1).forEach((row, k) => {
       const i = Number(row[0]!.slice(1));
       const e = expected[i % bc.lines.length]!;
       assert.deepEqual([row[1], Number(row[2]), Number(row[3])], [e[0], e[1][0], e[1][1]], `row ${k} (${row[0]})`);
+      const x = explained.json.explanations[i % bc.lines.length].values.benign;
+      const shap = [explained.json.base_value.benign, ...bc.features.map((f) => x[f])];
+      shap.forEach((v: number, j: number) => assert.ok(Math.abs(Number(row[4 + j]) - v) <= 1e-9, `row ${k} (${row[0]}) ${out[0]![4 + j]}: ${row[4 + j]} vs ${v}`));
     });
     const errors = parseCsv(await (await fetch(`${base}${job.errorsUrl}`)).text());
     assert.deepEqual(errors.slice(1).map((r) => Number(r[0])), rows.map((_, i) => i).filter((i) => i % 997 === 500).map((i) => i + 1));

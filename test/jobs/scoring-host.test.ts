@@ -36,6 +36,7 @@ describe('ScoringHost: the worker doing the blob I/O itself, or the host doing i
     chunkRows,
     carry: ['id'],
     probabilities: true,
+    explanations: false,
     outputFormat: 'csv',
     maxRecordChars: 1 << 20,
     ...extra,

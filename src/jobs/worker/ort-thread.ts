@@ -211,6 +211,21 @@ export class OrtThread implements ModelRuntime {
     });
   }
 
+  /**
+   * The same session for a caller that keeps using its input arrays after the run (kernel SHAP
+   * refills one buffer for every model call): each run sends a copy of the inputs, moved to the
+   * thread, instead of moving the caller's arrays.
+   */
+  copying(): ModelRuntime {
+    const copy = (t: Tensor): Tensor => ({ ...t, data: ArrayBuffer.isView(t.data) ? (t.data.slice() as Tensor['data']) : t.data });
+    return {
+      signature: this.signature,
+      graphLabels: this.graphLabels,
+      run: (inputs, outputNames) => this.run(inputs.map(copy), outputNames),
+      dispose: () => this.dispose(),
+    };
+  }
+
   /** Drops the queued runs, lets the current one finish, releases the session; resolves when the thread is gone. */
   dispose(): Promise<void> {
     this.stopping ??= this.failure ? Promise.resolve() : stopThread(this.worker);

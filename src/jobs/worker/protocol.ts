@@ -16,6 +16,8 @@ export interface ScoringTask {
   chunkRows: number;
   carry: string[];
   probabilities: boolean;
+  /** Explanation columns: the worker builds the model's explainer from modelFile and manifest. */
+  explanations: boolean;
   outputFormat: OutputFormat;
   maxRecordChars: number;
   /**

@@ -14,8 +14,9 @@
 import type { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { PlinthError } from '../../core/errors.js';
-import { describeModel } from '../../core/model-schema.js';
+import { describeModel, type ModelSchema } from '../../core/model-schema.js';
 import { ChunkScorer } from '../chunk-scorer.js';
+import { assertExplainable, batchExplanationProblem, ChunkExplainer } from '../explanation-columns.js';
 import { checkHeader } from '../asset-analyzer.js';
 import { CsvByteReader } from '../csv-bytes.js';
 import { CsvSplitter, fieldText } from '../csv-scanner.js';
@@ -83,9 +84,10 @@ class Job {
     }
     const runtime = this.runtime;
     const schema = describeModel(runtime.signature, runtime.graphLabels, this.task.manifest);
+    const explainer = this.task.explanations ? await this.explainer(schema, runtime) : undefined;
     const { input, maxRecordChars } = this.task;
     const make = (columns: string[] | null) =>
-      new ChunkScorer(schema, runtime, { columns, carry: this.task.carry, probabilities: this.task.probabilities, format: this.task.outputFormat, chunkRows: this.task.chunkRows });
+      new ChunkScorer(schema, runtime, { columns, carry: this.task.carry, probabilities: this.task.probabilities, format: this.task.outputFormat, chunkRows: this.task.chunkRows, explainer });
     if (input.format === 'csv') {
       const dialect = input.dialect ?? { delimiter: ',', quote: '"', bom: false };
       // Records are found on the bytes; a plain numeric record is parsed from them directly, any
@@ -167,6 +169,20 @@ class Job {
     }
     if (this.input) void this.readAll(this.input).catch((err: unknown) => this.stopped || this.onFailure(err));
     else this.pull();
+  }
+
+  /**
+   * The model's explainer, built as the server builds its own (graph, manifest background), with
+   * kernel SHAP calling this job's ONNX Runtime thread. Loaded only for jobs that explain: the
+   * graph reader is not needed otherwise. A model the job cannot explain fails it for good.
+   */
+  private async explainer(schema: ModelSchema, runtime: OrtThread): Promise<ChunkExplainer> {
+    const { explainerFor } = await import('../../inference/explainer.factory.js');
+    const explainer = await explainerFor({ file: this.task.modelFile, manifest: this.task.manifest, schema, runtime: runtime.copying() }).catch((err: Error) => {
+      throw new PlinthError('INVALID_INPUT', `the model's explainer could not be built: ${err.message}`);
+    });
+    assertExplainable(batchExplanationProblem(explainer), 'this model');
+    return new ChunkExplainer(explainer);
   }
 
   /** With task.storage: reads the input here, no further ahead than the host's commits allow. */

@@ -29,6 +29,7 @@ export async function jobView(job: JobRow, spaces: SpaceNames) {
     },
     carry: job.spec.carry,
     probabilities: job.spec.probabilities,
+    explanations: job.spec.explanations ?? false,
     chunkRows: job.spec.chunkRows,
     maxErrorRate: job.spec.maxErrorRate,
     rows: { total: job.rowsTotal, done: job.rowsRead, scored: job.rowsScored, failed: job.rowsFailed },

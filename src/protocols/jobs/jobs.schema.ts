@@ -94,7 +94,13 @@ export const CreateJobBody = Type.Object(
     ),
     carry: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 100, description: 'Input columns copied in front of the predictions (an id, ...)' })),
     probabilities: Type.Optional(Type.Boolean({ description: 'Add probability_<class> columns (classifiers; default true)' })),
-    explanations: Type.Optional(Type.Boolean({ description: 'Explanation columns: not available yet (400 when true)' })),
+    explanations: Type.Optional(
+      Type.Boolean({
+        description:
+          'Add SHAP explanations (default false), the values ?explain=1 gives for each row: CSV columns shap_base and shap_<feature> after the predictions; ' +
+          'NDJSON an explanation object {output, base, values}. Needs a model the server can explain without _samples (a manifest background where the method needs one: 400 otherwise)',
+      }),
+    ),
     chunkRows: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Rows per committed chunk (default PLINTH_JOB_CHUNK_ROWS)' })),
     maxErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Share of invalid rows past which the job fails (default PLINTH_JOB_MAX_ERROR_RATE)' })),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, description: 'Attempts before the job fails (default PLINTH_JOB_MAX_ATTEMPTS)' })),
@@ -103,6 +109,7 @@ export const CreateJobBody = Type.Object(
     additionalProperties: false,
     examples: [
       { deployment: 'cancer-batch', input: { asset: 'patients.csv' }, output: { name: 'patients-scored.csv' }, carry: ['id'] },
+      { deployment: 'cancer-batch', input: { asset: 'patients.csv' }, output: { name: 'patients-explained.csv' }, carry: ['id'], explanations: true },
       { deployment: 'cancer-batch', input: { inputData: [{ fields: ['mean_radius', 'mean_texture'], values: [[17.99, 10.38]] }] } },
     ],
   },
@@ -119,6 +126,7 @@ const JOB_EXAMPLE = {
   output: { name: 'patients-scored.csv', format: 'csv', assetId: '9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d', url: '/api/v1/assets/9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d/content' },
   carry: ['id'],
   probabilities: true,
+  explanations: false,
   chunkRows: 5000,
   maxErrorRate: 0.1,
   rows: { total: 1000000, done: 250000, scored: 249990, failed: 10 },
@@ -149,6 +157,7 @@ export const JobResponse = Type.Object(
     output: Type.Object({ name: Type.String(), format: Type.String(), assetId: Type.Union([Type.String(), Type.Null()]), url: Type.Union([Type.String(), Type.Null()]) }),
     carry: Type.Array(Type.String()),
     probabilities: Type.Boolean(),
+    explanations: Type.Boolean({ description: 'Whether the output has explanation columns' }),
     chunkRows: Type.Integer(),
     maxErrorRate: Type.Number(),
     rows: Type.Object({
