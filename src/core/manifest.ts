@@ -85,6 +85,12 @@ export const ManifestSchema = Type.Object(
         Type.String({ pattern: '^(?![/\\\\])(?![A-Za-z]:)(?!.*(?:^|[/\\\\])\\.\\.(?:[/\\\\]|$))[^\\u0000-\\u001f]+\\.(?:csv|json)$' }),
       ]),
     ),
+    /**
+     * The XGBoost JSON model (Booster.save_model) model.onnx was compiled from, in the model's
+     * folder; tree SHAP reads its trees and cover. Plinth sets it when it compiles an uploaded
+     * model.json (docs/models.md, "XGBoost JSON models").
+     */
+    xgboost: Type.Optional(JsonArtifactPath),
     /** Text preprocessing run in TypeScript before the session, in this order (docs/models.md, "Text models"). */
     preprocessing: Type.Optional(Type.Array(PreprocessingStepSchema, { minItems: 1, maxItems: 8 })),
     /** Steps run on the session's outputs, in this order. */

@@ -5,6 +5,7 @@ import type { ModelSchema } from '../core/model-schema.js';
 import { loadManifestBackground } from '../explain/background.loader.js';
 import { createExplainer, DEFAULT_EXPLAINER_LIMITS, type Explainer } from '../explain/explainer.js';
 import type { RuntimeSource } from '../explain/feature-matrix.js';
+import { loadXgboostJson } from '../explain/xgboost-json.loader.js';
 import type { LazyModel } from '../runtime/lazy-model.js';
 import { readOnnxGraph } from '../runtime/onnx/onnx-graph.reader.js';
 
@@ -19,15 +20,18 @@ export interface ExplainerSource {
 
 /**
  * The one place an explainer is built, for online serving (buildExplainer) and for batch jobs
- * (the scoring worker): the graph of the model file, the manifest's background (a file is read
- * beside the model file), and the runtime kernel SHAP calls.
+ * (the scoring worker): the graph of the model file (or the XGBoost JSON the manifest names
+ * beside it), the manifest's background (a file is read beside the model file), and the runtime
+ * kernel SHAP calls.
  */
 export async function explainerFor({ file, manifest, schema, runtime }: ExplainerSource): Promise<Explainer> {
   const graph = file ? readOnnxGraph(await readFile(file)) : undefined;
   const background = file
     ? await loadManifestBackground(manifest?.background, (path) => readFile(join(dirname(file), path), 'utf8'), DEFAULT_EXPLAINER_LIMITS.maxBackgroundRows)
     : undefined;
-  return createExplainer({ schema, graph, background, runtime });
+  // Compiled from XGBoost JSON: tree SHAP reads the booster kept beside it, with XGBoost's cover (sum_hessian).
+  const ensemble = file && manifest?.xgboost ? loadXgboostJson(await readFile(join(dirname(file), manifest.xgboost), 'utf8')).ensemble : undefined;
+  return createExplainer({ schema, graph, ensemble, background, runtime });
 }
 
 /**

@@ -19,6 +19,8 @@ export interface IntakeLimits {
   ratioCheckAboveBytes: number;
   /** UTF-8 bytes of an entry's path inside the archive. 400. */
   maxPathLength: number;
+  /** Size of an XGBoost JSON model (model.json), which is parsed as one JavaScript string. 413. */
+  maxXgboostJsonBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -30,6 +32,8 @@ export const DEFAULT_INTAKE_LIMITS: IntakeLimits = Object.freeze({
   maxCompressionRatio: 200,
   ratioCheckAboveBytes: 1 * MiB,
   maxPathLength: 240,
+  // V8 strings stop at 512 MiB, and the parsed trees take several times the text.
+  maxXgboostJsonBytes: 256 * MiB,
 });
 
 /** Folder depth and segment length past which a path is refused (filesystems stop at 255 bytes). */

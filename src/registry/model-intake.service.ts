@@ -13,10 +13,12 @@ import {
   sniff, tooLarge, type IntakeLimits,
 } from './artifact-policy.js';
 import { inspectOnnx } from './onnx-external-data.js';
+import { compileXgboostUpload, XGBOOST_MODEL_FILE } from './xgboost-intake.js';
 
 export { DEFAULT_INTAKE_LIMITS, type IntakeLimits } from './artifact-policy.js';
 
-export type UploadFormat = 'onnx' | 'zip' | 'tar.gz' | 'tar';
+/** `json`: an XGBoost JSON model (Booster.save_model), compiled to model.onnx at intake. */
+export type UploadFormat = 'onnx' | 'json' | 'zip' | 'tar.gz' | 'tar';
 
 export interface IntakeRequest {
   /** The client's file name; only its extension is used (it picks the format). */
@@ -38,14 +40,18 @@ export interface IntakeFile {
 }
 
 export interface IntakeResult {
-  /** A folder holding model.onnx, model.yaml when uploaded, and any other artifacts. */
+  /**
+   * A folder holding model.onnx, model.yaml when uploaded, and any other artifacts. An XGBoost
+   * model.json is compiled: the folder then holds model.onnx, the booster as xgboost.json, and
+   * model.yaml naming it.
+   */
   dir: string;
   format: UploadFormat;
   /** Every file under `dir`, sorted by path. */
   files: IntakeFile[];
-  /** The files entry for model.onnx. */
+  /** The file the version is known by (its SHA-256 and size): model.onnx, or the XGBoost JSON it was compiled from. */
   model: IntakeFile;
-  /** model.yaml, parsed and validated, when the upload has one. */
+  /** model.yaml, parsed and validated, when the upload has one (always, for a compiled XGBoost model). */
   manifest: Manifest | undefined;
   /** Bytes and SHA-256 of the upload exactly as received. */
   upload: { bytes: number; sha256: string };
@@ -58,11 +64,12 @@ export interface IntakeResult {
 function formatOf(filename: string): UploadFormat {
   const name = filename.toLowerCase();
   if (name.endsWith('.onnx')) return 'onnx';
+  if (name.endsWith('.json')) return 'json';
   if (name.endsWith('.zip')) return 'zip';
   if (name.endsWith('.tar.gz') || name.endsWith('.tgz')) return 'tar.gz';
   if (name.endsWith('.tar')) return 'tar';
   checkExtension(name);
-  throw invalid(filename, 'expected a .onnx file, or a .zip, .tar.gz or .tgz archive of a model folder holding model.onnx');
+  throw invalid(filename, 'expected a .onnx file, an XGBoost .json model, or a .zip, .tar.gz or .tgz archive of a model folder holding model.onnx (or model.json)');
 }
 
 /** Defaults for what is not given; a limit given as undefined keeps its default rather than vanishing. */
@@ -153,11 +160,12 @@ async function intake(stream: IntakeRequest['stream'], format: UploadFormat, lim
   let files: ExtractedFile[];
   let meter: UploadMeter;
 
-  if (format === 'onnx') {
-    const limit = Math.min(limits.maxUploadBytes, limits.maxFileBytes);
-    meter = new UploadMeter(limit, limit === limits.maxUploadBytes ? 'upload limit' : 'limit per file');
-    await spool(stream, join(out, 'model.onnx'), meter);
-    files = [{ path: 'model.onnx', size: meter.bytes, sha256: meter.sha256, sniffed: sniff(meter.head, meter.last, false) }];
+  if (format === 'onnx' || format === 'json') {
+    const path = format === 'onnx' ? 'model.onnx' : XGBOOST_MODEL_FILE;
+    const [limit, name] = singleFileLimit(limits, format);
+    meter = new UploadMeter(limit, name);
+    await spool(stream, join(out, path), meter);
+    files = [{ path, size: meter.bytes, sha256: meter.sha256, sniffed: sniff(meter.head, meter.last, false) }];
   } else {
     meter = new UploadMeter(limits.maxUploadBytes, 'upload limit');
     const archive = join(work, 'upload');
@@ -185,9 +193,6 @@ async function intake(stream: IntakeRequest['stream'], format: UploadFormat, lim
 
   for (const f of inFolder) await checkContent(f, join(dir, ...f.path.split('/')), limits);
 
-  const modelPath = join(dir, 'model.onnx');
-  const externalData = await checkModel(modelPath, inFolder, format, limits);
-
   let manifest: Manifest | undefined;
   if (inFolder.some((f) => f.path === 'model.yaml')) {
     try {
@@ -197,25 +202,37 @@ async function intake(stream: IntakeRequest['stream'], format: UploadFormat, lim
     }
   }
 
-  const sorted = inFolder
-    .map(({ path, size, sha256 }) => ({ path, size, sha256 }))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { dir, format, files: sorted, model: sorted.find((f) => f.path === 'model.onnx')!, manifest, upload, externalData };
+  let listed: IntakeFile[] = inFolder.map(({ path, size, sha256 }) => ({ path, size, sha256 }));
+  let model = listed.find((f) => f.path === 'model.onnx');
+  if (!model) ({ files: listed, manifest, model } = await compileXgboostUpload(dir, listed, manifest, limits));
+
+  const externalData = await checkModel(join(dir, 'model.onnx'), listed, format, limits);
+  const sorted = listed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { dir, format, files: sorted, model, manifest, upload, externalData };
 }
 
-/** model.onnx at the archive's root, or inside exactly one top folder holding everything. */
+/** The limit a single-file upload streams against, and its name for the 413 message. */
+function singleFileLimit(limits: IntakeLimits, format: 'onnx' | 'json'): [number, string] {
+  const candidates: [number, string][] = [[limits.maxUploadBytes, 'upload limit'], [limits.maxFileBytes, 'limit per file']];
+  if (format === 'json') candidates.push([limits.maxXgboostJsonBytes, 'limit for XGBoost JSON models']);
+  return candidates.reduce((a, b) => (b[0] < a[0] ? b : a));
+}
+
+const MODEL_FILES = ['model.onnx', XGBOOST_MODEL_FILE];
+
+/** model.onnx (or an XGBoost model.json) at the archive's root, or inside exactly one top folder holding everything. */
 function locateModelFolder(files: ExtractedFile[], out: string): { prefix: string; dir: string } {
-  if (files.some((f) => f.path === 'model.onnx')) return { prefix: '', dir: out };
+  if (files.some((f) => MODEL_FILES.includes(f.path))) return { prefix: '', dir: out };
   const tops = new Set(files.map((f) => (f.path.includes('/') ? f.path.slice(0, f.path.indexOf('/')) : '')));
   const [top] = tops;
-  if (tops.size === 1 && top && files.some((f) => f.path === `${top}/model.onnx`)) {
+  if (tops.size === 1 && top && files.some((f) => MODEL_FILES.some((m) => f.path === `${top}/${m}`))) {
     return { prefix: `${top}/`, dir: join(out, top) };
   }
-  const found = files.filter((f) => f.path.toLowerCase().endsWith('model.onnx')).map((f) => `'${printable(f.path, 120)}'`);
+  const found = files.filter((f) => MODEL_FILES.some((m) => f.path.toLowerCase().endsWith(m))).map((f) => `'${printable(f.path, 120)}'`);
   throw new PlinthError(
     'INVALID_INPUT',
-    'upload refused: the archive must hold model.onnx at its root or inside exactly one top folder' +
-      (found.length ? ` (found ${found.slice(0, 3).join(', ')})` : ' (it has no model.onnx)'),
+    'upload refused: the archive must hold model.onnx (or an XGBoost model.json) at its root or inside exactly one top folder' +
+      (found.length ? ` (found ${found.slice(0, 3).join(', ')})` : ' (it has no model.onnx or model.json)'),
   );
 }
 
@@ -255,7 +272,7 @@ async function refusedMemberOfZip(path: string, maxEntries: number): Promise<str
 }
 
 /** model.onnx must be an ONNX protobuf whose external data stays inside the model folder. */
-async function checkModel(modelPath: string, files: ExtractedFile[], format: UploadFormat, limits: IntakeLimits): Promise<string[]> {
+async function checkModel(modelPath: string, files: readonly IntakeFile[], format: UploadFormat, limits: IntakeLimits): Promise<string[]> {
   const handle = await open(modelPath, 'r');
   let head: Buffer;
   try {

@@ -1,7 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { parseManifest, type Manifest } from '../core/manifest.js';
 import { invalidInput, modelNotFound, PlinthError, printable, versionNotFound } from '../core/errors.js';
 import { assertModelName } from '../core/model-name.js';
 import { parseModelReference, type ModelReference } from '../core/model-uri.js';
@@ -106,17 +103,6 @@ const DEFAULT_LIMIT = 100;
 function destroyStream(stream: unknown): void {
   const s = stream as Partial<Readable> | undefined;
   if (s && typeof s.destroy === 'function' && !s.destroyed) s.destroy();
-}
-
-/** The parsed model.yaml of a local model (folder or sidecar), or undefined when it has none. */
-async function localManifest(path: string, manifestFile: string | undefined): Promise<Manifest | undefined> {
-  const file = manifestFile ?? ((await stat(path)).isDirectory() ? join(path, 'model.yaml') : undefined);
-  if (file === undefined) return undefined;
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  return text === undefined ? undefined : parseManifest(text);
 }
 
 const SPACE_ROLES: readonly SpaceRole[] = ['admin', 'editor', 'viewer'];
@@ -278,8 +264,9 @@ export class ModelRegistryService {
 
   /**
    * Imports a model found on local disk (the `--models` folder at start-up): a version folder
-   * holding model.onnx (and model.yaml, artifacts), or a `<name>.onnx` file with an optional
-   * sidecar manifest. Idempotent by the SHA-256 of model.onnx and the manifest: when the model
+   * holding model.onnx or an XGBoost model.json (and model.yaml, artifacts), or a `<name>.onnx` /
+   * `<name>.json` file with an optional sidecar manifest. Idempotent by the SHA-256 of that model
+   * file and the manifest it registers with: when the model
    * already has a version with both, that version is returned and nothing is written (the same
    * graph with other metrics in model.yaml is another version). Change listeners are not told:
    * the import runs inside the serving side's scan, which loads what it imported.
@@ -292,7 +279,7 @@ export class ModelRegistryService {
       const digest = await fileSha256(local.modelFile).catch(() => undefined);
       const existing = await this.repos.models.getByName(space.id, name);
       const same = existing && digest !== undefined ? await this.repos.models.findVersionsBySha256(existing.id, digest) : [];
-      const manifest = same.length ? await localManifest(path, options.manifestFile) : undefined;
+      const manifest = same.length ? await local.manifest() : undefined;
       const found = same.find((v) => JSON.stringify(v.manifest) === JSON.stringify(manifest ?? null));
       if (existing && found) {
         destroyStream(local.stream);

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadFailureReason, PlinthError } from '../core/errors.js';
+import { loadFailureReason, PlinthError, printable } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { ModelSchema, Signature } from '../core/model-schema.js';
 import { describeTextModel, loadTextPipeline } from '../text/text-pipeline.js';
 import type { IntakeResult } from './model-intake.service.js';
+import { readXgboostModel } from './xgboost-intake.js';
 
 /** What loading a model once tells about it. */
 export interface ValidatedGraph {
@@ -45,5 +46,18 @@ export async function validateVersion(intake: IntakeResult, validate: ModelValid
   } catch (err) {
     throw new PlinthError('LOAD_FAILED', `model.yaml does not match the model: ${loadFailureReason(err)}`);
   }
+  if (manifest?.xgboost) await checkXgboostArtifact(intake, manifest.xgboost, schema);
   return { signature: graph.signature, graphLabels: graph.graphLabels, schema, manifest, metrics: { ...(manifest?.metrics ?? {}) } };
+}
+
+/** The booster model.yaml's `xgboost` names must be in the upload and read the model's features (the explainer uses it as the graph's trees). */
+async function checkXgboostArtifact(intake: IntakeResult, path: string, schema: ModelSchema): Promise<void> {
+  if (!intake.files.some((f) => f.path === path)) {
+    throw new PlinthError('LOAD_FAILED', `model.yaml /xgboost: '${printable(path, 120)}' is not in the upload`);
+  }
+  const booster = readXgboostModel(await readFile(join(intake.dir, path), 'utf8'), path);
+  const width = schema.features?.length ?? 0;
+  if (booster.numFeatures !== width) {
+    throw new PlinthError('LOAD_FAILED', `model.yaml /xgboost: '${printable(path, 120)}' reads ${booster.numFeatures} features but the model ${width}`);
+  }
 }

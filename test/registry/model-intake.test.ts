@@ -159,7 +159,7 @@ test('files that are not the format their name says are refused', async () => {
   await box.refused('m.tar.gz', iris, 'INVALID_INPUT', /not gzip-compressed/);
   await box.refused('m.tgz', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]), 'INVALID_INPUT', /tar.gz archive is malformed/);
   await box.refused('m.zip', Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(100)]), 'INVALID_INPUT', /zip archive is malformed/);
-  await box.refused('model.bin', iris, 'INVALID_INPUT', /expected a .onnx file, or a .zip, .tar.gz or .tgz archive/);
+  await box.refused('model.bin', iris, 'INVALID_INPUT', /expected a .onnx file, an XGBoost .json model, or a .zip, .tar.gz or .tgz archive/);
 });
 
 test('a malformed model.yaml is refused with the manifest error', async () => {
