@@ -26,9 +26,11 @@ export interface ExplainerSource {
  */
 export async function explainerFor({ file, manifest, schema, runtime }: ExplainerSource): Promise<Explainer> {
   const graph = file ? readOnnxGraph(await readFile(file)) : undefined;
-  const background = file
-    ? await loadManifestBackground(manifest?.background, (path) => readFile(join(dirname(file), path), 'utf8'), DEFAULT_EXPLAINER_LIMITS.maxBackgroundRows)
-    : undefined;
+  const readArtifact = (path: string) =>
+    readFile(join(dirname(file!), path), 'utf8').catch(() => {
+      throw new Error(`model.yaml /background names '${path}', which the model folder does not hold`);
+    });
+  const background = file ? await loadManifestBackground(manifest?.background, readArtifact, DEFAULT_EXPLAINER_LIMITS.maxBackgroundRows) : undefined;
   // Compiled from XGBoost JSON: tree SHAP reads the booster kept beside it, with XGBoost's cover (sum_hessian).
   const ensemble = file && manifest?.xgboost ? loadXgboostJson(await readFile(join(dirname(file), manifest.xgboost), 'utf8')).ensemble : undefined;
   return createExplainer({ schema, graph, ensemble, background, runtime });

@@ -1,3 +1,4 @@
+import { loadFailureReason } from '../core/errors.js';
 import { explainerFor } from '../inference/explainer.factory.js';
 import type { BatchModel } from './batch-model.resolver.js';
 import { assertExplainable, batchExplanationProblem } from './explanation-columns.js';
@@ -26,7 +27,7 @@ export class BatchExplainability {
     if (!verdict) {
       verdict = explainerFor({ file, manifest: model.manifest, schema: model.schema, runtime: notRunHere }).then(
         batchExplanationProblem,
-        (err: Error) => `its explainer could not be built: ${err.message}`,
+        (err: unknown) => `its explainer could not be built: ${loadFailureReason(err)}`,
       );
       if (this.verdicts.size >= BatchExplainability.MAX) this.verdicts.clear();
       this.verdicts.set(file, verdict);

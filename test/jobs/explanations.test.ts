@@ -41,6 +41,10 @@ describe('batch jobs with explanation columns', () => {
     await cp(join(EXAMPLES, 'credit-risk'), join(scratch, 'credit-nobg'), { recursive: true });
     const manifest = await readFile(join(scratch, 'credit-nobg/1/model.yaml'), 'utf8');
     await writeFile(join(scratch, 'credit-nobg/1/model.yaml'), manifest.replace(/^background: .*$/m, '').replace(/^name: .*$/m, 'name: credit-nobg'));
+    // breast-cancer whose manifest names a background file the version does not hold.
+    await mkdir(join(scratch, 'bc-nofile/1'), { recursive: true });
+    await cp(join(EXAMPLES, 'breast-cancer/1/model.onnx'), join(scratch, 'bc-nofile/1/model.onnx'));
+    await writeFile(join(scratch, 'bc-nofile/1/model.yaml'), (await readFile(join(EXAMPLES, 'breast-cancer/1/model.yaml'), 'utf8')).replace(/^name: .*$/m, 'name: bc-nofile'));
     // A packed float input the exact methods refuse (MAX is not additive): kernel SHAP over a 4-feature matrix.
     const maxTrees = randomEnsemble(5, { trees: 4, depth: 3, features: 4 });
     await mkdir(join(scratch, 'maxtree/1'), { recursive: true });
@@ -61,10 +65,11 @@ describe('batch jobs with explanation columns', () => {
         logreg: join(scratch, 'logreg'),
         'credit-nobg': join(scratch, 'credit-nobg'),
         maxtree: join(scratch, 'maxtree'),
+        'bc-nofile': join(scratch, 'bc-nofile'),
       },
       { jobChunkRows: 50 },
     );
-    for (const [name, model] of [['bc-batch', 'breast-cancer'], ['iris-batch', 'iris'], ['logreg-batch', 'logreg'], ['credit-batch', 'credit-risk'], ['nobg-batch', 'credit-nobg'], ['rf-batch', 'rf'], ['maxtree-batch', 'maxtree']]) {
+    for (const [name, model] of [['bc-batch', 'breast-cancer'], ['iris-batch', 'iris'], ['logreg-batch', 'logreg'], ['credit-batch', 'credit-risk'], ['nobg-batch', 'credit-nobg'], ['rf-batch', 'rf'], ['maxtree-batch', 'maxtree'], ['nofile-batch', 'bc-nofile']]) {
       await createBatchDeployment(server.url, name!, model!);
     }
   });
@@ -207,6 +212,11 @@ describe('batch jobs with explanation columns', () => {
     const tree = await call('POST', url('/api/v1/jobs'), { deployment: 'rf-batch', input: { asset: 'rf-in.csv' }, explanations: true });
     assert.equal(tree.status, 400, tree.text);
     assert.match(tree.json.error, /path-dependent tree SHAP needs background rows to compute the cover of the trees/);
+
+    assert.equal((await uploadAsset(server.url, 'bc-in.csv', [bc.header, bc.lines[0]].join('\n'))).status, 201);
+    const missing = await call('POST', url('/api/v1/jobs'), { deployment: 'nofile-batch', input: { asset: 'bc-in.csv' }, explanations: true });
+    assert.equal(missing.status, 400, missing.text);
+    assert.match(missing.json.error, /models:\/bc-nofile\/1: its explainer could not be built: model\.yaml \/background names 'background\.csv', which the model folder does not hold$/);
 
     assert.equal((await uploadAsset(server.url, 'clash.csv', ['shap_note,explanation,' + bc.header, `a,b,${bc.lines[0]}`].join('\n'))).status, 201);
     for (const column of ['shap_note', 'explanation']) {

@@ -13,7 +13,7 @@
  */
 import type { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
-import { PlinthError } from '../../core/errors.js';
+import { loadFailureReason, PlinthError } from '../../core/errors.js';
 import { describeModel, type ModelSchema } from '../../core/model-schema.js';
 import { ChunkScorer } from '../chunk-scorer.js';
 import { assertExplainable, batchExplanationProblem, ChunkExplainer } from '../explanation-columns.js';
@@ -178,8 +178,8 @@ class Job {
    */
   private async explainer(schema: ModelSchema, runtime: OrtThread): Promise<ChunkExplainer> {
     const { explainerFor } = await import('../../inference/explainer.factory.js');
-    const explainer = await explainerFor({ file: this.task.modelFile, manifest: this.task.manifest, schema, runtime: runtime.copying() }).catch((err: Error) => {
-      throw new PlinthError('INVALID_INPUT', `the model's explainer could not be built: ${err.message}`);
+    const explainer = await explainerFor({ file: this.task.modelFile, manifest: this.task.manifest, schema, runtime: runtime.copying() }).catch((err: unknown) => {
+      throw new PlinthError('INVALID_INPUT', `the model's explainer could not be built: ${loadFailureReason(err)}`);
     });
     assertExplainable(batchExplanationProblem(explainer), 'this model');
     return new ChunkExplainer(explainer);
