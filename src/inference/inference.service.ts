@@ -234,7 +234,8 @@ export class InferenceService {
     const explainer = await this.explainerOf(await this.select(name, undefined, false)).catch(() => undefined);
     if (!explainer) return undefined;
     const info = explainer.info();
-    if (!info.explainable || (info.needsBackground && !info.hasBackground) || (!info.hasBackground && info.family !== 'tree')) return undefined;
+    // Global importance averages over the stored background: without one (a tree model with its own cover included) there is none.
+    if (!info.explainable || !info.hasBackground) return undefined;
     return explainer.globalImportance();
   }
 
