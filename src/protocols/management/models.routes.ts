@@ -277,8 +277,11 @@ function registerUploadRoute(app: FastifyInstance, registry: ModelRegistryServic
         tags,
         summary: 'Upload a new version (multipart/form-data)',
         description:
-          'The form: optional text fields `description` and `tags` (comma-separated), then the part `file`: a .onnx file, or a ' +
-          '.zip / .tar.gz / .tgz / .tar of a model folder with model.onnx, model.yaml and any other artifacts. Fields must come ' +
+          'The form: optional text fields `description` and `tags` (comma-separated), then the part `file`: a .onnx file, an ' +
+          'XGBoost JSON model (.json, Booster.save_model), or a .zip / .tar.gz / .tgz / .tar of a model folder with model.onnx ' +
+          '(or an XGBoost model.json), model.yaml and any other artifacts. An XGBoost model is compiled to model.onnx (an ai.onnx.ml ' +
+          'tree ensemble) and kept as xgboost.json for tree SHAP; one that is not JSON or not an XGBoost model is 400, one with an ' +
+          'objective, categorical splits or a booster Plinth does not serve is 422. Fields must come ' +
           'before the file (a field after it is refused with 400). The model is created by its first upload. The version is ' +
           'validated by loading it once (422 with ONNX Runtime\'s reason otherwise), becomes the next integer version, and is ' +
           `servable at once. Size limit: the server's upload limit (PLINTH_MAX_UPLOAD_MB), 413 past it.`,

@@ -134,7 +134,9 @@ export const UploadForm = Type.Unsafe<unknown>({
     file: {
       type: 'string',
       format: 'binary',
-      description: 'The model: a .onnx file, or a .zip, .tar.gz / .tgz or .tar of a model folder holding model.onnx (and model.yaml, artifacts). The file name picks the format.',
+      description:
+        'The model: a .onnx file, an XGBoost JSON model (.json, from Booster.save_model; compiled to model.onnx and kept as xgboost.json), ' +
+        'or a .zip, .tar.gz / .tgz or .tar of a model folder holding model.onnx or an XGBoost model.json (and model.yaml, artifacts). The file name picks the format.',
     },
   },
   examples: [{ description: 'Iris species, random forest', tags: 'rf,baseline', file: '(binary: iris.tar.gz)' }],
