@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import { sha256Hex } from '../../src/auth/secret-hash.js';
 import { APIKEY_GRANT } from '../../src/auth/token-endpoint.service.js';
-import { bearer, login, postForm, request, sendJson, startAuthServer, type AuthTestServer, type Session } from './auth-server.js';
+import { bearer, login, postForm, request, send, startAuthServer, type AuthTestServer, type Session } from './auth-server.js';
 
 let server: AuthTestServer;
 let carol: Session;
@@ -21,7 +21,7 @@ before(async () => {
 });
 after(() => server.close());
 
-const createKey = (body: Record<string, unknown>, session = carol) => sendJson('POST', `${server.url}/api/v1/api-keys`, { name: 'notebook', ...body }, session.headers);
+const createKey = (body: Record<string, unknown>, session = carol) => send('POST', `${server.url}/api/v1/api-keys`, { name: 'notebook', ...body }, session.headers);
 const exchange = (params: Record<string, string>) => postForm(`${server.url}/oauth/token`, { grant_type: APIKEY_GRANT, ...params });
 const whoami = (token: string, query = '') => request(`${server.url}/test/protected${query}`, { headers: bearer(token) });
 const lastUsed = async (id: string) => (await server.db.selectFrom('api_keys').select('last_used_at').where('id', '=', id).executeTakeFirstOrThrow()).last_used_at;
@@ -41,7 +41,7 @@ test('an API key is shown once, stored as a SHA-256 digest, and listed without i
   assert.equal(row.secret_hash, sha256Hex(apiKey));
   assert.ok(!Object.values(row).some((v) => typeof v === 'string' && v.includes(apiKey.slice(16))), 'the secret part is nowhere in the row');
 
-  const list = await sendJson('GET', `${server.url}/api/v1/api-keys`, undefined, { cookie: carol.cookie });
+  const list = await send('GET', `${server.url}/api/v1/api-keys`, undefined, { cookie: carol.cookie });
   assert.equal(list.status, 200);
   const listed = list.json.api_keys.find((k: { id: string }) => k.id === id);
   assert.deepEqual(Object.keys(listed).sort(), ['created_at', 'id', 'last_used_at', 'name', 'prefix', 'scopes', 'space_id']);
@@ -114,16 +114,16 @@ test('deleting a key ends it and the tokens exchanged for it; only the owner can
   const { api_key: apiKey, id } = (await createKey({ space: 'ds', scopes: ['predict'] })).json;
   const token = (await exchange({ apikey: apiKey })).json.access_token;
   const admin = await login(server, 'admin', server.adminPassword);
-  const foreign = await sendJson('DELETE', `${server.url}/api/v1/api-keys/${id}`, undefined, admin.headers);
+  const foreign = await send('DELETE', `${server.url}/api/v1/api-keys/${id}`, undefined, admin.headers);
   assert.equal(foreign.status, 404, "another user's key answers like a missing one");
   assert.equal((await whoami(apiKey)).status, 200);
 
-  const res = await sendJson('DELETE', `${server.url}/api/v1/api-keys/${id}`, undefined, carol.headers);
+  const res = await send('DELETE', `${server.url}/api/v1/api-keys/${id}`, undefined, carol.headers);
   assert.equal(res.status, 204);
   assert.equal((await whoami(apiKey)).status, 401);
   assert.equal((await whoami(token)).status, 401);
   assert.equal((await exchange({ apikey: apiKey })).json.error, 'invalid_grant');
-  assert.equal((await sendJson('DELETE', `${server.url}/api/v1/api-keys/${id}`, undefined, carol.headers)).status, 404);
+  assert.equal((await send('DELETE', `${server.url}/api/v1/api-keys/${id}`, undefined, carol.headers)).status, 404);
 });
 
 test("a key can do no more than its creator's role in its space, and only there", async () => {
@@ -152,7 +152,7 @@ test('a predict-only key or token cannot create keys or clients (403 insufficien
   const token = (await exchange({ apikey: apiKey })).json.access_token;
   for (const credential of [apiKey, token]) {
     for (const [path, body] of [['/api/v1/api-keys', { name: 'x', space: 'ds', scopes: ['predict'] }], ['/api/v1/clients', { name: 'x', scopes: ['predict'] }]] as const) {
-      const res = await sendJson('POST', `${server.url}${path}`, body, bearer(credential));
+      const res = await send('POST', `${server.url}${path}`, body, bearer(credential));
       assert.equal(res.status, 403, `${path}: ${res.text}`);
       assert.equal(res.json.code, 'INSUFFICIENT_SCOPE');
       assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="plinth", error="insufficient_scope", scope="admin"');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXAMPLES, exampleModels, startServer, type TestServer } from '../helpers/server.js';
-import { basic, bearer, createClient, login, postForm, request, sendJson, type Session } from './auth-server.js';
+import { basic, bearer, createClient, login, postForm, request, send, type Session } from './auth-server.js';
 
 const ADMIN_PASSWORD = 'correct-horse-battery';
 const BOB_PASSWORD = 'bob-password-1234';
@@ -35,7 +35,7 @@ describe('the audit log at GET /api/v1/audit', () => {
     const events: AuditEvent[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 100; page++) {
-      const r = await sendJson('GET', url(`/api/v1/audit?limit=3${query}${cursor ? `&cursor=${cursor}` : ''}`), undefined, { cookie: admin.cookie });
+      const r = await send('GET', url(`/api/v1/audit?limit=3${query}${cursor ? `&cursor=${cursor}` : ''}`), undefined, { cookie: admin.cookie });
       assert.equal(r.status, 200, r.text);
       assert.ok(r.json.items.length <= 3);
       events.push(...r.json.items);
@@ -52,7 +52,7 @@ describe('the audit log at GET /api/v1/audit', () => {
     secrets.push(ADMIN_PASSWORD, WRONG_PASSWORD, BOB_PASSWORD);
 
     // Sign-ins: a failure, then successes.
-    assert.equal((await sendJson('POST', url('/login'), { username: 'admin', password: WRONG_PASSWORD })).status, 401);
+    assert.equal((await send('POST', url('/login'), { username: 'admin', password: WRONG_PASSWORD })).status, 401);
     admin = await login(server, 'admin', ADMIN_PASSWORD);
     secrets.push(admin.csrf, admin.cookie.split('=')[1]!);
 
@@ -60,7 +60,7 @@ describe('the audit log at GET /api/v1/audit', () => {
     const client = await createClient(server, admin, ['predict']);
     clientId = client.id;
     secrets.push(client.secret);
-    const rotated = await sendJson('POST', url(`/api/v1/clients/${client.id}/rotate`), undefined, admin.headers);
+    const rotated = await send('POST', url(`/api/v1/clients/${client.id}/rotate`), undefined, admin.headers);
     assert.equal(rotated.status, 200);
     secrets.push(rotated.json.client_secret);
     const issued = await postForm(url('/oauth/token'), { grant_type: 'client_credentials', scope: 'predict' }, basic(client.id, rotated.json.client_secret));
@@ -69,18 +69,18 @@ describe('the audit log at GET /api/v1/audit', () => {
     assert.equal((await postForm(url('/oauth/token'), { grant_type: 'client_credentials' }, basic(client.id, client.secret))).status, 401, 'the old secret');
     const doomed = await createClient(server, admin, ['predict']);
     secrets.push(doomed.secret);
-    assert.equal((await sendJson('DELETE', url(`/api/v1/clients/${doomed.id}`), undefined, admin.headers)).status, 204);
+    assert.equal((await send('DELETE', url(`/api/v1/clients/${doomed.id}`), undefined, admin.headers)).status, 204);
 
     // API keys: create, exchange, delete.
-    const key = await sendJson('POST', url('/api/v1/api-keys'), { name: 'ops', space: 'default', scopes: ['predict', 'models:read', 'models:write', 'deployments:write'] }, admin.headers);
+    const key = await send('POST', url('/api/v1/api-keys'), { name: 'ops', space: 'default', scopes: ['predict', 'models:read', 'models:write', 'deployments:write'] }, admin.headers);
     assert.equal(key.status, 201);
     secrets.push(key.json.api_key);
     const exchanged = await postForm(url('/oauth/token'), { grant_type: 'urn:ibm:params:oauth:grant-type:apikey', apikey: key.json.api_key });
     assert.equal(exchanged.status, 200);
     secrets.push(exchanged.json.access_token);
-    const spare = await sendJson('POST', url('/api/v1/api-keys'), { name: 'spare', space: 'default', scopes: ['predict'] }, admin.headers);
+    const spare = await send('POST', url('/api/v1/api-keys'), { name: 'spare', space: 'default', scopes: ['predict'] }, admin.headers);
     secrets.push(spare.json.api_key);
-    assert.equal((await sendJson('DELETE', url(`/api/v1/api-keys/${spare.json.id}`), undefined, admin.headers)).status, 204);
+    assert.equal((await send('DELETE', url(`/api/v1/api-keys/${spare.json.id}`), undefined, admin.headers)).status, 204);
 
     // Registry and deployments, with the API key (its owner is the actor).
     const ops = bearer(key.json.api_key);
@@ -88,22 +88,22 @@ describe('the audit log at GET /api/v1/audit', () => {
     form.append('file', new Blob([await readFile(join(EXAMPLES, 'iris/1/model.onnx'))]), 'model.onnx');
     const upload = await request(url('/api/v1/models/iris-copy/versions'), { method: 'POST', body: form, headers: ops });
     assert.equal(upload.status, 201, upload.text);
-    assert.equal((await sendJson('PUT', url('/api/v1/models/iris-copy/aliases/production'), { version: 1 }, ops)).status, 200);
-    const deployed = await sendJson('POST', url('/api/v1/deployments'), { name: 'iris-live', target: { model: 'iris-copy@production' } }, ops);
+    assert.equal((await send('PUT', url('/api/v1/models/iris-copy/aliases/production'), { version: 1 }, ops)).status, 200);
+    const deployed = await send('POST', url('/api/v1/deployments'), { name: 'iris-live', target: { model: 'iris-copy@production' } }, ops);
     assert.equal(deployed.status, 201, deployed.text);
     deploymentId = deployed.json.id;
-    assert.equal((await sendJson('PATCH', url('/api/v1/deployments/iris-live'), { authMode: 'public' }, ops)).status, 200);
+    assert.equal((await send('PATCH', url('/api/v1/deployments/iris-live'), { authMode: 'public' }, ops)).status, 200);
     // A refused change is not an event: deleting a deployment that does not exist.
-    assert.equal((await sendJson('DELETE', url('/api/v1/deployments/no-such-deployment'), undefined, ops)).status, 404);
-    assert.equal((await sendJson('DELETE', url('/api/v1/deployments/iris-live'), undefined, ops)).status, 204);
-    assert.equal((await sendJson('DELETE', url('/api/v1/models/iris-copy/aliases/production'), undefined, ops)).status, 204);
-    assert.equal((await sendJson('DELETE', url('/api/v1/models/iris-copy/versions/1'), undefined, ops)).status, 204);
-    assert.equal((await sendJson('DELETE', url('/api/v1/models/iris-copy'), undefined, ops)).status, 204);
+    assert.equal((await send('DELETE', url('/api/v1/deployments/no-such-deployment'), undefined, ops)).status, 404);
+    assert.equal((await send('DELETE', url('/api/v1/deployments/iris-live'), undefined, ops)).status, 204);
+    assert.equal((await send('DELETE', url('/api/v1/models/iris-copy/aliases/production'), undefined, ops)).status, 204);
+    assert.equal((await send('DELETE', url('/api/v1/models/iris-copy/versions/1'), undefined, ops)).status, 204);
+    assert.equal((await send('DELETE', url('/api/v1/models/iris-copy'), undefined, ops)).status, 204);
 
     // Space membership, by the admin session.
     await server.auth.users.create('bob', BOB_PASSWORD);
-    assert.equal((await sendJson('POST', url('/api/v1/spaces'), { name: 'team-b' }, admin.headers)).status, 201);
-    assert.equal((await sendJson('PUT', url('/api/v1/spaces/team-b/members/bob'), { role: 'editor' }, admin.headers)).status, 200);
+    assert.equal((await send('POST', url('/api/v1/spaces'), { name: 'team-b' }, admin.headers)).status, 201);
+    assert.equal((await send('PUT', url('/api/v1/spaces/team-b/members/bob'), { role: 'editor' }, admin.headers)).status, 200);
   });
   after(() => server.close());
 
@@ -171,7 +171,7 @@ describe('the audit log at GET /api/v1/audit', () => {
   });
 
   test('newest first; limit and cursor walk every event exactly once; actor and since filter', async () => {
-    const first = await sendJson('GET', url('/api/v1/audit?limit=1000'), undefined, { cookie: admin.cookie });
+    const first = await send('GET', url('/api/v1/audit?limit=1000'), undefined, { cookie: admin.cookie });
     assert.equal(first.status, 200);
     const everything: AuditEvent[] = first.json.items;
     assert.equal(first.json.nextCursor, undefined);
@@ -186,32 +186,32 @@ describe('the audit log at GET /api/v1/audit', () => {
     const since = await allEvents(`&since=${encodeURIComponent(middle.at)}`);
     assert.ok(since.length > 0 && since.length < everything.length);
     assert.ok(since.every((e) => e.at >= middle.at));
-    const nothing = await sendJson('GET', url('/api/v1/audit?action=no.such.action'), undefined, { cookie: admin.cookie });
+    const nothing = await send('GET', url('/api/v1/audit?action=no.such.action'), undefined, { cookie: admin.cookie });
     assert.deepEqual(nothing.json, { items: [] });
   });
 
   test('bad parameters are 400', async () => {
     for (const query of ['since=yesterday', 'limit=0', 'limit=1001', 'cursor=not-a-cursor!', 'unknown=1']) {
-      const r = await sendJson('GET', url(`/api/v1/audit?${query}`), undefined, { cookie: admin.cookie });
+      const r = await send('GET', url(`/api/v1/audit?${query}`), undefined, { cookie: admin.cookie });
       assert.equal(r.status, 400, `${query}: ${r.text}`);
       assert.equal(r.json.code, 'INVALID_INPUT');
     }
   });
 
   test('admins only: no credential 401, a signed-in user or a key without admin 403 insufficient_scope', async () => {
-    const anonymous = await sendJson('GET', url('/api/v1/audit'), undefined);
+    const anonymous = await send('GET', url('/api/v1/audit'), undefined);
     assert.equal(anonymous.status, 401);
     assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Bearer realm="plinth"/);
     const bob = await login(server, 'bob', BOB_PASSWORD);
-    const asBob = await sendJson('GET', url('/api/v1/audit'), undefined, { cookie: bob.cookie });
+    const asBob = await send('GET', url('/api/v1/audit'), undefined, { cookie: bob.cookie });
     assert.equal(asBob.status, 403, asBob.text);
     assert.equal(asBob.json.code, 'INSUFFICIENT_SCOPE');
-    const key = await sendJson('POST', url('/api/v1/api-keys'), { name: 'reader', space: 'default', scopes: ['models:read', 'models:write', 'deployments:write'] }, admin.headers);
-    const asKey = await sendJson('GET', url('/api/v1/audit'), undefined, bearer(key.json.api_key));
+    const key = await send('POST', url('/api/v1/api-keys'), { name: 'reader', space: 'default', scopes: ['models:read', 'models:write', 'deployments:write'] }, admin.headers);
+    const asKey = await send('GET', url('/api/v1/audit'), undefined, bearer(key.json.api_key));
     assert.equal(asKey.status, 403);
     assert.match(asKey.headers.get('www-authenticate') ?? '', /error="insufficient_scope", scope="admin"/);
-    const adminKey = await sendJson('POST', url('/api/v1/api-keys'), { name: 'auditor', space: 'default', scopes: ['admin'] }, admin.headers);
-    assert.equal((await sendJson('GET', url('/api/v1/audit?limit=1'), undefined, bearer(adminKey.json.api_key))).status, 200, 'an admin-scoped key reads it');
+    const adminKey = await send('POST', url('/api/v1/api-keys'), { name: 'auditor', space: 'default', scopes: ['admin'] }, admin.headers);
+    assert.equal((await send('GET', url('/api/v1/audit?limit=1'), undefined, bearer(adminKey.json.api_key))).status, 200, 'an admin-scoped key reads it');
   });
 
   test('no password, secret, token, key, cookie or CSRF token is stored in any event', async () => {

@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import { readResponse, type Reply } from '../helpers/server.js';
+import { readResponse, send, type Reply } from '../helpers/server.js';
 import type { AuthOptions } from '../../src/auth/auth-options.js';
 import { assertAllowed } from '../../src/auth/auth-errors.js';
 import { registerAuthRoutes } from '../../src/auth/auth.routes.js';
@@ -129,13 +129,8 @@ export function postForm(url: string, body: Record<string, string> | [string, st
   return request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: encoded });
 }
 
-export function sendJson(method: string, url: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
-  return request(url, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-}
+/** Any method, the body as JSON (shared with the other suites). */
+export { send };
 
 /** RFC 6749 §2.3.1: id and secret form-url-encoded, then joined by ':' and base64-encoded. */
 export const basic = (id: string, secret: string): Record<string, string> => ({
@@ -152,7 +147,7 @@ export interface Session {
 }
 
 export async function login(server: { url: string }, username: string, password: string): Promise<Session> {
-  const res = await sendJson('POST', `${server.url}/login`, { username, password });
+  const res = await send('POST', `${server.url}/login`, { username, password });
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`);
   const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
   return { cookie, csrf: res.json.csrf_token, headers: { cookie, 'x-csrf-token': res.json.csrf_token } };
@@ -160,7 +155,7 @@ export async function login(server: { url: string }, username: string, password:
 
 /** Creates an OAuth2 client over HTTP with the session; returns the id and the one-time secret. */
 export async function createClient(server: { url: string }, session: Session, scopes: string[], extra: Record<string, unknown> = {}) {
-  const res = await sendJson('POST', `${server.url}/api/v1/clients`, { name: 'test-client', scopes, ...extra }, session.headers);
+  const res = await send('POST', `${server.url}/api/v1/clients`, { name: 'test-client', scopes, ...extra }, session.headers);
   if (res.status !== 201) throw new Error(`client creation failed: ${res.status} ${res.text}`);
   return { id: res.json.client_id as string, secret: res.json.client_secret as string };
 }

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sha256Hex } from '../../src/auth/secret-hash.js';
-import { basic, bearer, clientToken, createClient, login, postForm, request, sendJson, startAuthServer, type AuthTestServer, type Session } from './auth-server.js';
+import { basic, bearer, clientToken, createClient, login, postForm, request, send, startAuthServer, type AuthTestServer, type Session } from './auth-server.js';
 
 let server: AuthTestServer;
 let admin: Session;
@@ -19,7 +19,7 @@ const clientsUrl = () => `${server.url}/api/v1/clients`;
 const tokenFor = (c: { id: string; secret: string }) => postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, basic(c.id, c.secret));
 
 test('a client is created with its secret shown once and stored as a SHA-256 digest', async () => {
-  const res = await sendJson('POST', clientsUrl(), { name: 'pega', scopes: ['predict'] }, admin.headers);
+  const res = await send('POST', clientsUrl(), { name: 'pega', scopes: ['predict'] }, admin.headers);
   assert.equal(res.status, 201, res.text);
   assert.equal(res.headers.get('cache-control'), 'no-store');
   assert.deepEqual(Object.keys(res.json).sort(), ['client_id', 'client_secret', 'created_at', 'expires_at', 'name', 'scopes', 'secret_rotated_at']);
@@ -32,7 +32,7 @@ test('a client is created with its secret shown once and stored as a SHA-256 dig
   assert.equal(row.secret_hash, sha256Hex(res.json.client_secret));
   assert.equal(row.owner, 'admin');
 
-  const list = await sendJson('GET', clientsUrl(), undefined, { cookie: admin.cookie });
+  const list = await send('GET', clientsUrl(), undefined, { cookie: admin.cookie });
   const listed = list.json.clients.find((c: { client_id: string }) => c.client_id === res.json.client_id);
   assert.deepEqual(Object.keys(listed).sort(), ['client_id', 'created_at', 'expires_at', 'name', 'scopes', 'secret_rotated_at']);
   assert.ok(!list.text.includes(res.json.client_secret));
@@ -40,11 +40,11 @@ test('a client is created with its secret shown once and stored as a SHA-256 dig
 
 test("each user sees and manages only their own clients; another's answers 404 like a missing one", async () => {
   const mine = await createClient(server, admin, ['predict']);
-  const franks = await sendJson('GET', clientsUrl(), undefined, { cookie: frank.cookie });
+  const franks = await send('GET', clientsUrl(), undefined, { cookie: frank.cookie });
   assert.ok(!franks.json.clients.some((c: { client_id: string }) => c.client_id === mine.id));
-  const rotate = await sendJson('POST', `${clientsUrl()}/${mine.id}/rotate`, undefined, frank.headers);
-  const remove = await sendJson('DELETE', `${clientsUrl()}/${mine.id}`, undefined, frank.headers);
-  const missing = await sendJson('DELETE', `${clientsUrl()}/plc_missing`, undefined, frank.headers);
+  const rotate = await send('POST', `${clientsUrl()}/${mine.id}/rotate`, undefined, frank.headers);
+  const remove = await send('DELETE', `${clientsUrl()}/${mine.id}`, undefined, frank.headers);
+  const missing = await send('DELETE', `${clientsUrl()}/plc_missing`, undefined, frank.headers);
   assert.equal(rotate.status, 404);
   assert.equal(remove.status, 404);
   assert.deepEqual(remove.json, { error: `client '${mine.id}' does not exist`, code: 'NOT_FOUND' });
@@ -55,7 +55,7 @@ test("each user sees and manages only their own clients; another's answers 404 l
 test('rotation: a new secret works, the old one stops, tokens already issued stay valid', async () => {
   const c = await createClient(server, admin, ['predict']);
   const token = await clientToken(server, c);
-  const res = await sendJson('POST', `${clientsUrl()}/${c.id}/rotate`, undefined, admin.headers);
+  const res = await send('POST', `${clientsUrl()}/${c.id}/rotate`, undefined, admin.headers);
   assert.equal(res.status, 200, res.text);
   assert.equal(res.headers.get('cache-control'), 'no-store');
   assert.notEqual(res.json.client_secret, c.secret);
@@ -69,40 +69,40 @@ test('rotation: a new secret works, the old one stops, tokens already issued sta
 
 test('delete: 204, gone from the list, no more tokens; a second delete is 404', async () => {
   const c = await createClient(server, admin, ['predict']);
-  assert.equal((await sendJson('DELETE', `${clientsUrl()}/${c.id}`, undefined, admin.headers)).status, 204);
-  const list = await sendJson('GET', clientsUrl(), undefined, { cookie: admin.cookie });
+  assert.equal((await send('DELETE', `${clientsUrl()}/${c.id}`, undefined, admin.headers)).status, 204);
+  const list = await send('GET', clientsUrl(), undefined, { cookie: admin.cookie });
   assert.ok(!list.json.clients.some((x: { client_id: string }) => x.client_id === c.id));
   assert.equal((await tokenFor(c)).json.error, 'invalid_client');
-  assert.equal((await sendJson('DELETE', `${clientsUrl()}/${c.id}`, undefined, admin.headers)).status, 404);
+  assert.equal((await send('DELETE', `${clientsUrl()}/${c.id}`, undefined, admin.headers)).status, 404);
 });
 
 test('creation input is checked: known scopes, at least one, a future expiry', async () => {
-  const unknown = await sendJson('POST', clientsUrl(), { name: 'x', scopes: ['root'] }, admin.headers);
+  const unknown = await send('POST', clientsUrl(), { name: 'x', scopes: ['root'] }, admin.headers);
   assert.equal(unknown.status, 400);
   assert.match(unknown.json.error, /must be one of: predict, models:read, models:write, deployments:write, jobs:write, admin/);
-  assert.equal((await sendJson('POST', clientsUrl(), { name: 'x', scopes: [] }, admin.headers)).status, 400);
-  const past = await sendJson('POST', clientsUrl(), { name: 'x', scopes: ['predict'], expires_at: '2001-01-01T00:00:00Z' }, admin.headers);
+  assert.equal((await send('POST', clientsUrl(), { name: 'x', scopes: [] }, admin.headers)).status, 400);
+  const past = await send('POST', clientsUrl(), { name: 'x', scopes: ['predict'], expires_at: '2001-01-01T00:00:00Z' }, admin.headers);
   assert.equal(past.status, 400);
   assert.equal(past.json.error, 'expires_at must be a date-time in the future');
-  assert.equal((await sendJson('POST', clientsUrl(), { name: 'x', scopes: ['predict'], expires_at: 'tomorrow' }, admin.headers)).status, 400);
+  assert.equal((await send('POST', clientsUrl(), { name: 'x', scopes: ['predict'], expires_at: 'tomorrow' }, admin.headers)).status, 400);
 });
 
 test('a user cannot give a client a scope they do not hold', async () => {
-  const res = await sendJson('POST', clientsUrl(), { name: 'x', scopes: ['predict', 'admin'] }, frank.headers);
+  const res = await send('POST', clientsUrl(), { name: 'x', scopes: ['predict', 'admin'] }, frank.headers);
   assert.equal(res.status, 403);
   assert.equal(res.json.code, 'INSUFFICIENT_SCOPE');
-  assert.equal((await sendJson('POST', clientsUrl(), { name: 'x', scopes: ['predict', 'models:write'] }, frank.headers)).status, 201);
+  assert.equal((await send('POST', clientsUrl(), { name: 'x', scopes: ['predict', 'models:write'] }, frank.headers)).status, 201);
 });
 
 test('management needs credentials; an admin-scoped token may manage in place of a session', async () => {
-  const anonymous = await sendJson('POST', clientsUrl(), { name: 'x', scopes: ['predict'] });
+  const anonymous = await send('POST', clientsUrl(), { name: 'x', scopes: ['predict'] });
   assert.equal(anonymous.status, 401);
   assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer realm="plinth"');
-  assert.equal((await sendJson('GET', `${server.url}/api/v1/api-keys`, undefined)).status, 401);
+  assert.equal((await send('GET', `${server.url}/api/v1/api-keys`, undefined)).status, 401);
 
   const automation = await createClient(server, admin, ['admin']);
   const token = await clientToken(server, automation);
-  const res = await sendJson('POST', clientsUrl(), { name: 'made-by-automation', scopes: ['predict'] }, bearer(token));
+  const res = await send('POST', clientsUrl(), { name: 'made-by-automation', scopes: ['predict'] }, bearer(token));
   assert.equal(res.status, 201, res.text);
   const row = await server.db.selectFrom('oauth_clients').select('owner').where('id', '=', res.json.client_id).executeTakeFirstOrThrow();
   assert.equal(row.owner, 'admin', "owned by the token's owner");

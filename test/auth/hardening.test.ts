@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { exampleModels, startServer, type TestServer } from '../helpers/server.js';
-import { bearer, postForm, request, sendJson, type HttpResult } from './auth-server.js';
+import { bearer, postForm, request, send, type HttpResult } from './auth-server.js';
 
 const ADMIN_PASSWORD = 'correct-horse-battery';
 const SETOSA = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
@@ -21,7 +21,7 @@ function assertSecurityHeaders(r: HttpResult, what: string): void {
 }
 
 const signIn = (server: TestServer, headers: Record<string, string> = {}) =>
-  sendJson('POST', `${server.url}/login`, { username: 'admin', password: ADMIN_PASSWORD }, headers);
+  send('POST', `${server.url}/login`, { username: 'admin', password: ADMIN_PASSWORD }, headers);
 
 describe('hardening with the defaults: security headers, no CORS, no HSTS, no trusted proxy', () => {
   let server: TestServer;
@@ -41,8 +41,8 @@ describe('hardening with the defaults: security headers, no CORS, no HSTS, no tr
       ['text health', await request(url('/health')), 200],
       ['sign-in', login, 200],
       ['bad JSON', await request(url('/models/iris/predict'), { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: '{' }), 400],
-      ['no credential', await sendJson('POST', url('/models/iris/predict'), SETOSA), 401],
-      ['bad token', await sendJson('POST', url('/models/iris/predict'), SETOSA, bearer('nope')), 401],
+      ['no credential', await send('POST', url('/models/iris/predict'), SETOSA), 401],
+      ['bad token', await send('POST', url('/models/iris/predict'), SETOSA, bearer('nope')), 401],
       ['OAuth error', await postForm(url('/oauth/token'), { grant_type: 'client_credentials' }), 401],
       ['no route', await request(url('/no/such/route')), 404],
       ['artifact', await request(url('/api/v1/models/iris/versions/1/artifacts/model.onnx'), { headers: { cookie } }), 200],
@@ -65,7 +65,7 @@ describe('hardening with the defaults: security headers, no CORS, no HSTS, no tr
     assert.match(spoofed.headers.get('set-cookie') ?? '', /HttpOnly; SameSite=Strict/);
     // The audit log has the real peer, not the address the header claimed.
     const cookie = spoofed.headers.get('set-cookie')!.split(';')[0]!;
-    const audit = await sendJson('GET', url('/api/v1/audit?action=login&limit=1'), undefined, { cookie });
+    const audit = await send('GET', url('/api/v1/audit?action=login&limit=1'), undefined, { cookie });
     assert.equal(audit.json.items[0].remote_address, '127.0.0.1');
   });
 
@@ -159,7 +159,7 @@ describe('hardening, configured: CORS for listed origins, HSTS on', () => {
     assert.match(preflight.headers.get('access-control-allow-methods') ?? '', /POST/);
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /authorization/);
     assert.ok(Number(preflight.headers.get('access-control-max-age')) > 0);
-    const call = await sendJson('POST', url('/models/iris/predict'), SETOSA, { origin: ALLOWED });
+    const call = await send('POST', url('/models/iris/predict'), SETOSA, { origin: ALLOWED });
     assert.equal(call.status, 401);
     assert.equal(call.headers.get('access-control-allow-origin'), ALLOWED, 'the browser may read the 401');
     const stranger = await request(url('/models/iris/predict'), {
@@ -206,7 +206,7 @@ describe('hardening behind a trusted proxy (PLINTH_TRUST_PROXY)', () => {
   test("the client address the proxy forwards is request.ip: the audit log records it", async () => {
     const login = await signIn(server, { 'x-forwarded-for': '198.51.100.23' });
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-    const audit = await sendJson('GET', `${server.url}/api/v1/audit?action=login&limit=1`, undefined, { cookie });
+    const audit = await send('GET', `${server.url}/api/v1/audit?action=login&limit=1`, undefined, { cookie });
     assert.equal(audit.json.items[0].remote_address, '198.51.100.23');
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EXAMPLES, ROOT } from '../helpers/server.js';
-import { basic, bearer, login, postForm, request, sendJson } from './auth-server.js';
+import { basic, bearer, login, postForm, request, send } from './auth-server.js';
 
 const ADMIN_PASSWORD = 'Adm1n-Pa55word-Secret-7f3a';
 const WRONG_PASSWORD = 'Wr0ng-Pa55word-Guess-91c2';
@@ -81,18 +81,18 @@ describe('no secret, password, token or key appears in the log', () => {
     keep('wrong password', WRONG_PASSWORD);
 
     // A failed sign-in, then a real one (session cookie and CSRF token).
-    assert.equal((await sendJson('POST', `${base}/login`, { username: 'admin', password: WRONG_PASSWORD })).status, 401);
+    assert.equal((await send('POST', `${base}/login`, { username: 'admin', password: WRONG_PASSWORD })).status, 401);
     assert.equal((await postForm(`${base}/login`, { username: 'admin', password: WRONG_PASSWORD })).status, 401);
     const session = await login(server, 'admin', ADMIN_PASSWORD);
     keep('session cookie', session.cookie.split('=')[1]!);
     keep('CSRF token', session.csrf);
 
     // A client (secret shown once), rotated (a second secret).
-    const created = await sendJson('POST', `${base}/api/v1/clients`, { name: 'pega', scopes: ['predict'] }, session.headers);
+    const created = await send('POST', `${base}/api/v1/clients`, { name: 'pega', scopes: ['predict'] }, session.headers);
     assert.equal(created.status, 201, created.text);
     const clientId = created.json.client_id as string;
     keep('client secret', created.json.client_secret);
-    const rotated = await sendJson('POST', `${base}/api/v1/clients/${clientId}/rotate`, undefined, session.headers);
+    const rotated = await send('POST', `${base}/api/v1/clients/${clientId}/rotate`, undefined, session.headers);
     assert.equal(rotated.status, 200, rotated.text);
     const secret = rotated.json.client_secret as string;
     keep('rotated client secret', secret);
@@ -107,7 +107,7 @@ describe('no secret, password, token or key appears in the log', () => {
     assert.equal((await postForm(`${base}/oauth/token`, { grant_type: 'client_credentials', client_id: clientId, client_secret: `${secret}x` })).status, 401);
 
     // An API key, used directly and exchanged for a token.
-    const key = await sendJson('POST', `${base}/api/v1/api-keys`, { name: 'notebook', space: 'default', scopes: ['predict'] }, session.headers);
+    const key = await send('POST', `${base}/api/v1/api-keys`, { name: 'notebook', space: 'default', scopes: ['predict'] }, session.headers);
     assert.equal(key.status, 201, key.text);
     const apiKey = key.json.api_key as string;
     keep('API key', apiKey);
@@ -117,10 +117,10 @@ describe('no secret, password, token or key appears in the log', () => {
 
     // Predictions with each credential; a token in the query string (refused, but its URL is logged).
     for (const credential of [byBasic.json.access_token, byBody.json.access_token, exchanged.json.access_token, apiKey]) {
-      const r = await sendJson('POST', `${base}/models/iris/predict`, SETOSA, bearer(credential));
+      const r = await send('POST', `${base}/models/iris/predict`, SETOSA, bearer(credential));
       assert.equal(r.status, 200, r.text);
     }
-    const inQuery = await sendJson('POST', `${base}/models/iris/predict?access_token=${encodeURIComponent(byBasic.json.access_token)}`, SETOSA);
+    const inQuery = await send('POST', `${base}/models/iris/predict?access_token=${encodeURIComponent(byBasic.json.access_token)}`, SETOSA);
     assert.equal(inQuery.status, 400, inQuery.text);
     const keyInQuery = await request(`${base}/api/v1/models?apikey=${encodeURIComponent(apiKey)}&space=default`, { headers: bearer(apiKey) });
     assert.notEqual(keyInQuery.status, 500);
@@ -128,8 +128,8 @@ describe('no secret, password, token or key appears in the log', () => {
     // Introspection and revocation send the token in the body.
     assert.equal((await postForm(`${base}/oauth/introspect`, { token: byBasic.json.access_token }, basic(clientId, secret))).status, 200);
     assert.equal((await postForm(`${base}/oauth/revoke`, { token: byBasic.json.access_token }, basic(clientId, secret))).status, 200);
-    assert.equal((await sendJson('POST', `${base}/models/iris/predict`, SETOSA, bearer(byBasic.json.access_token))).status, 401);
-    assert.equal((await sendJson('POST', `${base}/logout`, undefined, session.headers)).status, 204);
+    assert.equal((await send('POST', `${base}/models/iris/predict`, SETOSA, bearer(byBasic.json.access_token))).status, 401);
+    assert.equal((await send('POST', `${base}/logout`, undefined, session.headers)).status, 204);
 
     // Stop the server so everything it logged is flushed.
     child.kill('SIGTERM');

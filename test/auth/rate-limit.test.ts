@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { exampleModels, startServer, type TestServer } from '../helpers/server.js';
-import { basic, createClient, login, postForm, sendJson, type HttpResult } from './auth-server.js';
+import { basic, createClient, login, postForm, send, type HttpResult } from './auth-server.js';
 
 const ADMIN_PASSWORD = 'correct-horse-battery';
 const CAROL_PASSWORD = 'carol-password-1234';
@@ -34,7 +34,7 @@ describe('rate limits on POST /login and POST /oauth/token', () => {
   const url = (path: string) => `${server.url}${path}`;
   const token = (client: { id: string; secret: string }, address: string) =>
     postForm(url('/oauth/token'), { grant_type: 'client_credentials' }, { ...basic(client.id, client.secret), ...from(address) });
-  const signIn = (username: string, password: string, address: string) => sendJson('POST', url('/login'), { username, password }, from(address));
+  const signIn = (username: string, password: string, address: string) => send('POST', url('/login'), { username, password }, from(address));
 
   before(async () => {
     server = await startServer(exampleModels('iris'), {
@@ -78,7 +78,7 @@ describe('rate limits on POST /login and POST /oauth/token', () => {
 
   test('the API-key grant is limited per key (its public prefix) as well', async () => {
     const admin = await login(server, 'admin', ADMIN_PASSWORD);
-    const created = await sendJson('POST', url('/api/v1/api-keys'), { name: 'limited', space: 'default', scopes: ['predict'] }, admin.headers);
+    const created = await send('POST', url('/api/v1/api-keys'), { name: 'limited', space: 'default', scopes: ['predict'] }, admin.headers);
     assert.equal(created.status, 201, created.text);
     const exchange = (address: string) => postForm(url('/oauth/token'), { grant_type: 'urn:ibm:params:oauth:grant-type:apikey', apikey: created.json.api_key }, from(address));
     for (let i = 1; i <= 3; i++) assert.equal((await exchange(`10.3.0.${i}`)).status, 200);
@@ -126,10 +126,10 @@ describe('rate limits without a trusted proxy', () => {
 
   test('X-Forwarded-For is ignored: a client cannot escape the per-address limit by inventing addresses', async () => {
     for (let i = 1; i <= 2; i++) {
-      const r = await sendJson('POST', url('/login'), { username: `user${i}`, password: 'wrong-password-1' }, from(`10.9.0.${i}`));
+      const r = await send('POST', url('/login'), { username: `user${i}`, password: 'wrong-password-1' }, from(`10.9.0.${i}`));
       assert.equal(r.status, 401, r.text);
     }
-    const refused = await sendJson('POST', url('/login'), { username: 'admin', password: ADMIN_PASSWORD }, from('10.9.0.3'));
+    const refused = await send('POST', url('/login'), { username: 'admin', password: ADMIN_PASSWORD }, from('10.9.0.3'));
     assertLimited(refused, 60);
   });
 

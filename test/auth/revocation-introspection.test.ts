@@ -12,7 +12,7 @@ import {
   login,
   postForm,
   request,
-  sendJson,
+  send,
   startAuthServer,
   type AuthTestServer,
   type Session,
@@ -84,7 +84,7 @@ test('introspection needs client authentication and a token parameter', async ()
   assert.equal(noToken.json.error, 'invalid_request');
   const both = await postForm(`${server.url}/oauth/introspect`, { token, client_id: alice.id, client_secret: alice.secret }, basic(alice.id, alice.secret));
   assert.equal(both.json.error, 'invalid_request');
-  const json = await sendJson('POST', `${server.url}/oauth/introspect`, { token }, basic(alice.id, alice.secret));
+  const json = await send('POST', `${server.url}/oauth/introspect`, { token }, basic(alice.id, alice.secret));
   assert.equal(json.json.error, 'invalid_request');
 });
 
@@ -175,7 +175,7 @@ test("deleting a client ends its tokens", async () => {
   const doomed = await createClient(server, session, ['predict']);
   const token = await clientToken(server, doomed);
   assert.equal((await use(token)).status, 200);
-  const res = await sendJson('DELETE', `${server.url}/api/v1/clients/${doomed.id}`, undefined, session.headers);
+  const res = await send('DELETE', `${server.url}/api/v1/clients/${doomed.id}`, undefined, session.headers);
   assert.equal(res.status, 204);
   assert.equal((await use(token)).status, 401);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { EXAMPLES, exampleModels, startServer, type TestServer } from '../helpers/server.js';
-import { bearer, clientToken, createClient, login, postForm, request, sendJson, type Session } from './auth-server.js';
+import { bearer, clientToken, createClient, login, postForm, request, send, type Session } from './auth-server.js';
 
 const ADMIN_PASSWORD = 'correct-horse-battery';
 const SETOSA = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
@@ -17,7 +17,7 @@ describe('authentication on: the route policy', () => {
   const url = (path: string) => `${server.url}${path}`;
 
   const createKey = async (session: Session, space: string, scopes: string[]) => {
-    const r = await sendJson('POST', url('/api/v1/api-keys'), { name: `key-${scopes.join('-')}`, space, scopes }, session.headers);
+    const r = await send('POST', url('/api/v1/api-keys'), { name: `key-${scopes.join('-')}`, space, scopes }, session.headers);
     assert.equal(r.status, 201, r.text);
     return r.json.api_key as string;
   };
@@ -64,71 +64,71 @@ describe('authentication on: the route policy', () => {
       ['POST', '/v2/repository/index', {}],
     ];
     for (const [method, path, body] of calls) {
-      const r = await sendJson(method, url(path), body);
+      const r = await send(method, url(path), body);
       assert.equal(r.status, 401, `${method} ${path}: ${r.text}`);
       assert.equal(r.json.code, 'UNAUTHENTICATED');
       assert.match(r.headers.get('www-authenticate') ?? '', CHALLENGE, path);
     }
-    const wrong = await sendJson('POST', url('/models/iris/predict'), SETOSA, bearer('not-a-real-token'));
+    const wrong = await send('POST', url('/models/iris/predict'), SETOSA, bearer('not-a-real-token'));
     assert.equal(wrong.status, 401);
     assert.match(wrong.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
   });
 
   test('a model the operator marked public serves without a credential', async () => {
-    const r = await sendJson('POST', url('/models/diabetes/predict'), { age: 0.03 });
+    const r = await send('POST', url('/models/diabetes/predict'), { age: 0.03 });
     assert.equal(r.status, 200, r.text);
   });
 
   test('an API key and a client-credentials token both predict', async () => {
-    const byKey = await sendJson('POST', url('/models/iris/predict'), SETOSA, bearer(adminKey));
+    const byKey = await send('POST', url('/models/iris/predict'), SETOSA, bearer(adminKey));
     assert.equal(byKey.status, 200, byKey.text);
     assert.deepEqual(byKey.json.prediction, ['setosa']);
     const client = await createClient(server, admin, ['predict']);
     const token = await clientToken(server, client);
-    const byToken = await sendJson('POST', url('/v2/models/iris/infer'), { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] }, bearer(token));
+    const byToken = await send('POST', url('/v2/models/iris/infer'), { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] }, bearer(token));
     assert.equal(byToken.status, 200, byToken.text);
     // Revoked: refused on its next use.
     const revoke = await postForm(url('/oauth/revoke'), { token, client_id: client.id, client_secret: client.secret });
     assert.equal(revoke.status, 200, revoke.text);
-    assert.equal((await sendJson('POST', url('/models/iris/predict'), SETOSA, bearer(token))).status, 401);
+    assert.equal((await send('POST', url('/models/iris/predict'), SETOSA, bearer(token))).status, 401);
   });
 
   test('a predict-only credential cannot upload, deploy, delete, read the registry or create keys: 403 insufficient_scope', async () => {
     const key = await createKey(admin, 'default', ['predict']);
-    assert.equal((await sendJson('POST', url('/models/iris/predict'), SETOSA, bearer(key))).status, 200);
+    assert.equal((await send('POST', url('/models/iris/predict'), SETOSA, bearer(key))).status, 200);
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array([1, 2, 3])]), 'model.onnx');
     const upload = await request(url('/api/v1/models/iris/versions'), { method: 'POST', body: form, headers: bearer(key) });
     const refusals = [
       upload,
-      await sendJson('POST', url('/api/v1/deployments'), { name: 'x', target: { model: 'iris' } }, bearer(key)),
-      await sendJson('DELETE', url('/api/v1/models/iris'), undefined, bearer(key)),
-      await sendJson('PUT', url('/api/v1/models/iris/aliases/production'), { version: 1 }, bearer(key)),
-      await sendJson('GET', url('/api/v1/models'), undefined, bearer(key)),
-      await sendJson('POST', url('/v2/repository/models/iris/unload'), {}, bearer(key)),
-      await sendJson('GET', url('/api/v1/runtime/sessions'), undefined, bearer(key)),
-      await sendJson('POST', url('/api/v1/api-keys'), { name: 'more', space: 'default', scopes: ['predict'] }, bearer(key)),
+      await send('POST', url('/api/v1/deployments'), { name: 'x', target: { model: 'iris' } }, bearer(key)),
+      await send('DELETE', url('/api/v1/models/iris'), undefined, bearer(key)),
+      await send('PUT', url('/api/v1/models/iris/aliases/production'), { version: 1 }, bearer(key)),
+      await send('GET', url('/api/v1/models'), undefined, bearer(key)),
+      await send('POST', url('/v2/repository/models/iris/unload'), {}, bearer(key)),
+      await send('GET', url('/api/v1/runtime/sessions'), undefined, bearer(key)),
+      await send('POST', url('/api/v1/api-keys'), { name: 'more', space: 'default', scopes: ['predict'] }, bearer(key)),
     ];
     for (const r of refusals) {
       assert.equal(r.status, 403, r.text);
       assert.equal(r.json.code, 'INSUFFICIENT_SCOPE', r.text);
     }
     assert.match(refusals[0]!.headers.get('www-authenticate') ?? '', /error="insufficient_scope", scope="models:write"/);
-    const job = await sendJson('POST', url('/api/v1/jobs'), { deployment: 'x', input: { inline: { input_data: [] } } }, bearer(key));
+    const job = await send('POST', url('/api/v1/jobs'), { deployment: 'x', input: { inline: { input_data: [] } } }, bearer(key));
     assert.equal(job.status, 403, job.text);
     assert.match(job.headers.get('www-authenticate') ?? '', /scope="jobs:write"/);
-    const unauthenticated = await sendJson('POST', url('/api/v1/jobs'), { nonsense: true });
+    const unauthenticated = await send('POST', url('/api/v1/jobs'), { nonsense: true });
     assert.equal(unauthenticated.status, 401, 'no validation error before authentication');
-    const allSpaces = await sendJson('GET', url('/api/v1/jobs'), undefined, bearer(key));
+    const allSpaces = await send('GET', url('/api/v1/jobs'), undefined, bearer(key));
     assert.equal(allSpaces.status, 403, 'listing every space is for administrators');
-    assert.equal((await sendJson('GET', url('/api/v1/models/iris'), undefined, bearer(adminKey))).status, 200, 'nothing was deleted');
+    assert.equal((await send('GET', url('/api/v1/models/iris'), undefined, bearer(adminKey))).status, 200, 'nothing was deleted');
   });
 
   test("another space's deployment and models answer 404, exactly as ones that do not exist", async () => {
-    const created = await sendJson('POST', url('/api/v1/spaces'), { name: 'team-b' }, admin.headers);
+    const created = await send('POST', url('/api/v1/spaces'), { name: 'team-b' }, admin.headers);
     assert.equal(created.status, 201, created.text);
     await server.registry.uploadVersion({ space: 'team-b', name: 'iris-b', filename: 'model.onnx', stream: createReadStream(join(EXAMPLES, 'iris/1/model.onnx')) });
-    const deployed = await sendJson('POST', url('/api/v1/deployments'), { space: 'team-b', name: 'b-live', target: { model: 'iris-b' } }, admin.headers);
+    const deployed = await send('POST', url('/api/v1/deployments'), { space: 'team-b', name: 'b-live', target: { model: 'iris-b' } }, admin.headers);
     assert.equal(deployed.status, 201, deployed.text);
 
     await server.auth.users.create('bob', 'bob-password-1234');
@@ -136,46 +136,46 @@ describe('authentication on: the route policy', () => {
     const bob = await login(server, 'bob', 'bob-password-1234');
     const bobKey = await createKey(bob, 'team-b', ['predict', 'models:read']);
     const v2 = { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] };
-    assert.equal((await sendJson('POST', url('/v2/models/b-live/infer'), v2, bearer(bobKey))).status, 200, "bob's key serves in his space");
+    assert.equal((await send('POST', url('/v2/models/b-live/infer'), v2, bearer(bobKey))).status, 200, "bob's key serves in his space");
     const outsider = await createKey(admin, 'default', ['predict', 'models:read']);
-    const foreign = await sendJson('POST', url('/v2/models/b-live/infer'), v2, bearer(outsider));
-    const missing = await sendJson('POST', url('/v2/models/no-such-thing/infer'), v2, bearer(outsider));
+    const foreign = await send('POST', url('/v2/models/b-live/infer'), v2, bearer(outsider));
+    const missing = await send('POST', url('/v2/models/no-such-thing/infer'), v2, bearer(outsider));
     assert.equal(foreign.status, 404, foreign.text);
     assert.equal(missing.status, 404);
     assert.equal(foreign.json.code, missing.json.code);
     assert.equal(foreign.json.error.replace('b-live', 'X'), missing.json.error.replace('no-such-thing', 'X'));
-    const foreignSpace = await sendJson('GET', url('/api/v1/models?space=team-b'), undefined, bearer(outsider));
-    const noSpace = await sendJson('GET', url('/api/v1/models?space=team-z'), undefined, bearer(outsider));
+    const foreignSpace = await send('GET', url('/api/v1/models?space=team-b'), undefined, bearer(outsider));
+    const noSpace = await send('GET', url('/api/v1/models?space=team-z'), undefined, bearer(outsider));
     assert.equal(foreignSpace.status, 404);
     assert.equal(foreignSpace.json.error.replace('team-b', 'X'), noSpace.json.error.replace('team-z', 'X'));
-    const foreignDeployment = await sendJson('GET', url(`/api/v1/deployments/${deployed.json.id}`), undefined, bearer(bobKey));
+    const foreignDeployment = await send('GET', url(`/api/v1/deployments/${deployed.json.id}`), undefined, bearer(bobKey));
     assert.equal(foreignDeployment.status, 200, 'bob reads deployments in his space');
-    const hidden = await sendJson('GET', url(`/api/v1/deployments/${deployed.json.id}`), undefined, bearer(outsider));
+    const hidden = await send('GET', url(`/api/v1/deployments/${deployed.json.id}`), undefined, bearer(outsider));
     assert.equal(hidden.status, 404, hidden.text);
     // Bob's own listing of spaces shows only his.
-    const spaces = await sendJson('GET', url('/api/v1/spaces'), undefined, { cookie: bob.cookie });
+    const spaces = await send('GET', url('/api/v1/spaces'), undefined, { cookie: bob.cookie });
     assert.deepEqual(spaces.json.items.map((s: { name: string }) => s.name), ['team-b']);
   });
 
   test('a public deployment serves without a credential; switching it back to token closes it', async () => {
-    const created = await sendJson('POST', url('/api/v1/deployments'), { name: 'iris-open', target: { model: 'iris' }, authMode: 'public' }, admin.headers);
+    const created = await send('POST', url('/api/v1/deployments'), { name: 'iris-open', target: { model: 'iris' }, authMode: 'public' }, admin.headers);
     assert.equal(created.status, 201, created.text);
-    assert.equal((await sendJson('POST', url('/models/iris-open/predict'), SETOSA)).status, 200);
-    assert.equal((await sendJson('POST', url(`/ml/v4/deployments/${created.json.id}/predictions`), { input_data: [{ values: [[5.1, 3.5, 1.4, 0.2]] }] })).status, 200);
-    const closed = await sendJson('PATCH', url('/api/v1/deployments/iris-open'), { authMode: 'token' }, admin.headers);
+    assert.equal((await send('POST', url('/models/iris-open/predict'), SETOSA)).status, 200);
+    assert.equal((await send('POST', url(`/ml/v4/deployments/${created.json.id}/predictions`), { input_data: [{ values: [[5.1, 3.5, 1.4, 0.2]] }] })).status, 200);
+    const closed = await send('PATCH', url('/api/v1/deployments/iris-open'), { authMode: 'token' }, admin.headers);
     assert.equal(closed.status, 200, closed.text);
-    assert.equal((await sendJson('POST', url('/models/iris-open/predict'), SETOSA)).status, 401);
+    assert.equal((await send('POST', url('/models/iris-open/predict'), SETOSA)).status, 401);
   });
 
   test('Pega routes: /auth/predict always needs a token, /noauth/predict only serves what is public; JSON or form fields', async () => {
-    const closed = await sendJson('POST', url('/noauth/predict'), { modelIdentifier: 'iris', text: 'hello' });
+    const closed = await send('POST', url('/noauth/predict'), { modelIdentifier: 'iris', text: 'hello' });
     assert.equal(closed.status, 401, closed.text);
     assert.match(closed.json.error, /'iris' is not public: call \/auth\/predict with a token/);
     // diabetes is public: /noauth/predict reaches the model, which takes numbers, not a text.
-    const open = await sendJson('POST', url('/noauth/predict'), { modelIdentifier: 'diabetes', text: 'hello' });
+    const open = await send('POST', url('/noauth/predict'), { modelIdentifier: 'diabetes', text: 'hello' });
     assert.equal(open.status, 400, open.text);
     assert.match(open.json.error, /model 'diabetes' does not take a single text/);
-    const tokenNeeded = await sendJson('POST', url('/auth/predict'), { modelIdentifier: 'diabetes', text: 'hello' });
+    const tokenNeeded = await send('POST', url('/auth/predict'), { modelIdentifier: 'diabetes', text: 'hello' });
     assert.equal(tokenNeeded.status, 401, 'a public model still needs a token on /auth/predict');
     const form = await postForm(url('/auth/predict'), { modelIdentifier: 'iris', text: 'hello' }, bearer(adminKey));
     assert.equal(form.status, 400, form.text);
@@ -186,9 +186,9 @@ describe('authentication on: the route policy', () => {
   });
 
   test('a browser session must send its CSRF token on state-changing requests', async () => {
-    const r = await sendJson('POST', url('/api/v1/deployments'), { name: 'no-csrf', target: { model: 'iris' } }, { cookie: admin.cookie });
+    const r = await send('POST', url('/api/v1/deployments'), { name: 'no-csrf', target: { model: 'iris' } }, { cookie: admin.cookie });
     assert.equal(r.status, 403, r.text);
     assert.equal(r.json.code, 'FORBIDDEN');
-    assert.equal((await sendJson('GET', url('/api/v1/deployments/iris-open'), undefined, { cookie: admin.cookie })).status, 200, 'reads need no CSRF token');
+    assert.equal((await send('GET', url('/api/v1/deployments/iris-open'), undefined, { cookie: admin.cookie })).status, 200, 'reads need no CSRF token');
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import { sha256Hex } from '../../src/auth/secret-hash.js';
 import { APIKEY_GRANT } from '../../src/auth/token-endpoint.service.js';
-import { basic, createClient, login, postForm, request, sendJson, startAuthServer, type AuthTestServer, type HttpResult, type Session } from './auth-server.js';
+import { basic, createClient, login, postForm, request, send, startAuthServer, type AuthTestServer, type HttpResult, type Session } from './auth-server.js';
 
 let server: AuthTestServer;
 let session: Session;
@@ -129,7 +129,7 @@ test('scope beyond the allowance, unknown or malformed: invalid_scope', async ()
 });
 
 test('only form-encoded bodies: JSON, text and no body are invalid_request', async () => {
-  assertOAuthError(await sendJson('POST', tokenUrl, { grant_type: 'client_credentials' }, basic(client.id, client.secret)), 400, 'invalid_request');
+  assertOAuthError(await send('POST', tokenUrl, { grant_type: 'client_credentials' }, basic(client.id, client.secret)), 400, 'invalid_request');
   assertOAuthError(await request(tokenUrl, { method: 'POST', headers: { 'content-type': 'text/plain', ...basic(client.id, client.secret) }, body: 'grant_type=client_credentials' }), 400, 'invalid_request');
   assertOAuthError(await request(tokenUrl, { method: 'POST', headers: basic(client.id, client.secret) }), 400, 'invalid_request');
 });

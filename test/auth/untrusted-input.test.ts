@@ -6,7 +6,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXAMPLES, exampleModels, startServer, type TestServer } from '../helpers/server.js';
-import { bearer, login, request, sendJson, type Session } from './auth-server.js';
+import { bearer, login, request, send, type Session } from './auth-server.js';
 
 const ADMIN_PASSWORD = 'correct-horse-battery';
 
@@ -55,15 +55,15 @@ describe('path-like and URL inputs where a name is expected are refused with 400
   before(async () => {
     server = await startServer(exampleModels('iris'), { auth: 'on', adminPassword: ADMIN_PASSWORD });
     admin = await login(server, 'admin', ADMIN_PASSWORD);
-    const key = await sendJson('POST', url('/api/v1/api-keys'), { name: 'ops', space: 'default', scopes: ['predict', 'models:read', 'models:write', 'deployments:write'] }, admin.headers);
+    const key = await send('POST', url('/api/v1/api-keys'), { name: 'ops', space: 'default', scopes: ['predict', 'models:read', 'models:write', 'deployments:write'] }, admin.headers);
     assert.equal(key.status, 201, key.text);
     ops = bearer(key.json.api_key);
-    assert.equal((await sendJson('POST', url('/api/v1/deployments'), { name: 'iris-live', target: { model: 'iris' } }, ops)).status, 201);
+    assert.equal((await send('POST', url('/api/v1/deployments'), { name: 'iris-live', target: { model: 'iris' } }, ops)).status, 201);
   });
   after(() => server.close());
 
   const refused = async (method: string, path: string, body: unknown, headers: Record<string, string>, what: string) => {
-    const r = await sendJson(method, url(path), body, headers);
+    const r = await send(method, url(path), body, headers);
     assert.equal(r.status, 400, `${what}: ${method} ${path} ${JSON.stringify(body)} -> ${r.status} ${r.text.slice(0, 200)}`);
     assert.equal(r.json.code, 'INVALID_INPUT', what);
     assert.match(r.json.error, /invalid/, what);
@@ -89,7 +89,7 @@ describe('path-like and URL inputs where a name is expected are refused with 400
       await refused('POST', `/v2/repository/models/${e}/load`, {}, ops, bad);
     }
     // Nothing was created on the way.
-    const deployments = await sendJson('GET', url('/api/v1/deployments?space=default'), undefined, ops);
+    const deployments = await send('GET', url('/api/v1/deployments?space=default'), undefined, ops);
     assert.deepEqual(deployments.json.items.map((d: { name: string }) => d.name), ['iris-live']);
   });
 
@@ -138,7 +138,7 @@ describe('path-like and URL inputs where a name is expected are refused with 400
 
   test('lookups by id answer 404 and read nothing: a deployment id, an artifact path outside the version', async () => {
     for (const bad of HOSTILE) {
-      const r = await sendJson('GET', url(`/api/v1/deployments/${encodeURIComponent(bad)}`), undefined, ops);
+      const r = await send('GET', url(`/api/v1/deployments/${encodeURIComponent(bad)}`), undefined, ops);
       assert.equal(r.status, 404, r.text);
       assert.equal(r.json.code, 'NOT_FOUND');
     }

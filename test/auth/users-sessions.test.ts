@@ -7,7 +7,7 @@ import { createAuthServices } from '../../src/auth/auth-services.js';
 import { sha256Hex } from '../../src/auth/secret-hash.js';
 import { openDatabase } from '../../src/storage/sql/database.js';
 import { createSqlAuthRepositories } from '../../src/storage/sql/sql-auth-repositories.js';
-import { login, postForm, request, sendJson, startAuthServer, type AuthTestServer } from './auth-server.js';
+import { login, postForm, request, send, startAuthServer, type AuthTestServer } from './auth-server.js';
 
 let server: AuthTestServer;
 let spaceId: string;
@@ -64,7 +64,7 @@ test('the admin password can come from the environment (PLINTH_ADMIN_PASSWORD); 
 });
 
 test('login sets an HttpOnly, SameSite=Strict session cookie (stored hashed) and returns the CSRF token', async () => {
-  const res = await sendJson('POST', `${server.url}/login`, { username: 'dave', password: 'dave-password-1234' });
+  const res = await send('POST', `${server.url}/login`, { username: 'dave', password: 'dave-password-1234' });
   assert.equal(res.status, 200, res.text);
   assert.deepEqual(Object.keys(res.json).sort(), ['csrf_token', 'expires_at', 'user']);
   assert.equal(res.json.user, 'dave');
@@ -87,7 +87,7 @@ test('login sets an HttpOnly, SameSite=Strict session cookie (stored hashed) and
 test('X-Forwarded-Proto alone does not make the cookie Secure: only a trusted proxy says the request came over TLS', async () => {
   // This server trusts no proxy, so the header is any client's word. The trusted-proxy case
   // (PLINTH_TRUST_PROXY, Secure set) is in hardening.test.ts.
-  const res = await sendJson('POST', `${server.url}/login`, { username: 'dave', password: 'dave-password-1234' }, { 'x-forwarded-proto': 'https' });
+  const res = await send('POST', `${server.url}/login`, { username: 'dave', password: 'dave-password-1234' }, { 'x-forwarded-proto': 'https' });
   assert.equal(res.status, 200);
   assert.ok(!res.headers.get('set-cookie')!.split(';').map((a) => a.trim()).includes('Secure'));
 });
@@ -95,8 +95,8 @@ test('X-Forwarded-Proto alone does not make the cookie Secure: only a trusted pr
 test('login takes a form body too (extra fields ignored); wrong credentials are 401 with no cookie', async () => {
   const form = await postForm(`${server.url}/login`, { username: 'dave', password: 'dave-password-1234', submit: 'Sign in' });
   assert.equal(form.status, 200, form.text);
-  const wrong = await sendJson('POST', `${server.url}/login`, { username: 'dave', password: 'nope-nope-nope' });
-  const unknown = await sendJson('POST', `${server.url}/login`, { username: 'ghost', password: 'nope-nope-nope' });
+  const wrong = await send('POST', `${server.url}/login`, { username: 'dave', password: 'nope-nope-nope' });
+  const unknown = await send('POST', `${server.url}/login`, { username: 'ghost', password: 'nope-nope-nope' });
   for (const res of [wrong, unknown]) {
     assert.equal(res.status, 401);
     assert.deepEqual(res.json, { error: 'wrong username or password', code: 'UNAUTHENTICATED' }, 'the same answer whether or not the user exists');
@@ -132,10 +132,10 @@ test('state-changing requests with the session cookie need its CSRF token', asyn
   assert.equal((await post(dave.headers)).status, 200);
   assert.equal((await request(protectedUrl(), { headers: { cookie: dave.cookie } })).status, 200, 'GET needs no CSRF token');
 
-  const before = (await sendJson('GET', `${server.url}/api/v1/clients`, undefined, { cookie: dave.cookie })).json.clients.length;
-  const forged = await sendJson('POST', `${server.url}/api/v1/clients`, { name: 'csrf', scopes: ['predict'] }, { cookie: dave.cookie });
+  const before = (await send('GET', `${server.url}/api/v1/clients`, undefined, { cookie: dave.cookie })).json.clients.length;
+  const forged = await send('POST', `${server.url}/api/v1/clients`, { name: 'csrf', scopes: ['predict'] }, { cookie: dave.cookie });
   assert.equal(forged.status, 403);
-  assert.equal((await sendJson('GET', `${server.url}/api/v1/clients`, undefined, { cookie: dave.cookie })).json.clients.length, before, 'nothing was created');
+  assert.equal((await send('GET', `${server.url}/api/v1/clients`, undefined, { cookie: dave.cookie })).json.clients.length, before, 'nothing was created');
 });
 
 test('logout needs the CSRF token, ends the session and clears the cookie', async () => {

@@ -68,10 +68,11 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   }));
 }
 
-/** Any method; a body is sent as JSON. */
+/** Any method; a body is sent as JSON. Redirects are returned, not followed (the login and docs tests look at them). */
 export async function send(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
   return readResponse(await fetch(url, {
     method,
+    redirect: 'manual',
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   }));
