@@ -17,13 +17,16 @@
  * load from a job's submission until it completes (p99 while a job runs, and the job's
  * throughput under that load). The p99 target is judged on the medians of the rounds (the
  * machine may be shared); every round is reported. Outputs are checked after the load stops.
+ * Last, explanations: BENCH_BATCH_EXPLAIN_ROWS rows (default 100,000, at most BENCH_BATCH_ROWS) scored
+ * alone without and then with `explanations: true` (path-dependent tree SHAP per row), their
+ * ratio the cost of the explanation columns.
  * Run with `node --import tsx bench/batch.bench.ts`; BENCH_BATCH_ROWS=100000 for a quick run;
  * BENCH_PLINTH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, openAsBlob, readFileSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,6 +42,7 @@ const BATCH = 5000;
 /** Rounds of idle / loaded online latency measurements. */
 const ROUNDS = Number(process.env.BENCH_BATCH_ROUNDS ?? 3);
 const CHUNK = Number(process.env.BENCH_BATCH_CHUNK ?? BATCH);
+const EXPLAIN_ROWS = Math.min(ROWS, Number(process.env.BENCH_BATCH_EXPLAIN_ROWS ?? 100_000));
 const CSV = resolve(ROOT, '../shared/fixtures/breast_cancer.csv');
 const MODEL = join(ROOT, 'examples/models/breast-cancer/1/model.onnx');
 const RECORD = JSON.parse(readFileSync(resolve(ROOT, '../shared/fixtures/one_record.json'), 'utf8')) as Record<string, number>;
@@ -152,7 +156,7 @@ function procMemory(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
-async function writeInput(path: string, header: string, lines: string[]): Promise<void> {
+async function writeInput(path: string, header: string, lines: string[], rows = ROWS): Promise<void> {
   await new Promise<void>((done, fail) => {
     const out = createWriteStream(path);
     out.on('error', fail);
@@ -160,8 +164,8 @@ async function writeInput(path: string, header: string, lines: string[]): Promis
     const write = () => {
       let ok = true;
       if (i === 0) out.write(`${header}\n`);
-      while (i < ROWS && ok) ok = out.write(`${lines[i++ % lines.length]}\n`);
-      if (i < ROWS) out.once('drain', write);
+      while (i < rows && ok) ok = out.write(`${lines[i++ % lines.length]}\n`);
+      if (i < rows) out.once('drain', write);
       else out.end(done);
     };
     write();
@@ -179,6 +183,7 @@ interface JobRun {
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0]!;
   const dir = await mkdtemp(join(tmpdir(), 'plinth-batch-bench-'));
   const models = join(dir, 'models');
   await mkdir(join(models, 'breast-cancer'), { recursive: true });
@@ -188,6 +193,8 @@ async function main(): Promise<void> {
   const lines = text.slice(1);
   const input = join(dir, 'input.csv');
   await writeInput(input, header, lines);
+  const explainInput = join(dir, 'explain.csv');
+  await writeInput(explainInput, header, lines, EXPLAIN_ROWS);
 
   const entry = SERVER === 'build' ? [await build(join(dir, 'build'))] : ['--import', 'tsx', 'src/cli/main.ts'];
   const rawBefore = await rawRowsPerSecond(lines);
@@ -210,24 +217,27 @@ async function main(): Promise<void> {
     const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
     await post('/api/v1/deployments', { name: 'bc-batch', kind: 'batch', target: { model: 'breast-cancer' } });
     const rssIdle = procMemory(pid, 'VmRSS');
-    const form = new FormData();
-    form.append('file', await openAsBlob(input), 'input.csv');
+    const upload = async (path: string, name: string, rows: number) => {
+      const form = new FormData();
+      form.append('file', await openAsBlob(path), name);
+      const asset = (await (await fetch(`${base}/api/v1/assets`, { method: 'POST', body: form })).json()) as { rowCount: number };
+      if (asset.rowCount !== rows) throw new Error(`the asset has ${asset.rowCount} rows, not ${rows}`);
+    };
     const uploadStart = performance.now();
-    const asset = (await (await fetch(`${base}/api/v1/assets`, { method: 'POST', body: form })).json()) as { rowCount: number };
+    await upload(input, 'input.csv', ROWS);
     const uploadSeconds = (performance.now() - uploadStart) / 1000;
-    if (asset.rowCount !== ROWS) throw new Error(`the asset has ${asset.rowCount} rows, not ${ROWS}`);
     const uploadPeak = procMemory(pid, 'VmHWM');
 
     const online = `${base}/models/breast-cancer/predict`;
     /** Runs a job, with the online load from its submission until it completes when `loaded`; checks its output after that. */
-    const runJob = async (name: string, loaded: boolean): Promise<JobRun & { busy?: Latency }> => {
+    const runJob = async (name: string, loaded: boolean, data = { asset: 'input.csv', rows: ROWS, explanations: false }): Promise<JobRun & { busy?: Latency }> => {
       writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM to the current RSS
       const rssBefore = procMemory(pid, 'VmRSS');
       let sampledRss = rssBefore;
       const sampler = setInterval(() => (sampledRss = Math.max(sampledRss, procMemory(pid, 'VmRSS'))), 20);
       const traffic = loaded ? onlineLoad(online) : undefined;
       const start = performance.now();
-      const job = await post('/api/v1/jobs', { deployment: 'bc-batch', input: { asset: 'input.csv' }, output: { name } });
+      const job = await post('/api/v1/jobs', { deployment: 'bc-batch', input: { asset: data.asset }, output: { name }, explanations: data.explanations });
       if (!job.id) throw new Error(`the job was refused: ${JSON.stringify(job)}`);
       let view: any;
       for (;;) {
@@ -243,8 +253,9 @@ async function main(): Promise<void> {
       // Checked once the load has stopped: downloading 40 MB is no part of what the load measures.
       const out = await (await fetch(`${base}${view.output.url}`)).text();
       const outRows = out.split('\n').length - 2;
-      if (outRows !== ROWS) throw new Error(`the output has ${outRows} rows, not ${ROWS}`);
-      return { seconds, rowsPerSecond: ROWS / seconds, peakRss, sampledRss, rssBefore, busy };
+      if (outRows !== data.rows) throw new Error(`the output has ${outRows} rows, not ${data.rows}`);
+      if (out.slice(0, out.indexOf('\n')).includes('shap_base') !== data.explanations) throw new Error(`the output's header is wrong: ${out.slice(0, 200)}`);
+      return { seconds, rowsPerSecond: data.rows / seconds, peakRss, sampledRss, rssBefore, busy };
     };
 
     const alone = await runJob('scored-alone.csv', false);
@@ -263,6 +274,11 @@ async function main(): Promise<void> {
     const busyP99 = median(rounds.map((r) => r.busy.p99));
     const loadedRate = median(rounds.map((r) => r.job.rowsPerSecond));
 
+    // Explanations: the same job on a smaller asset, without and with explanation columns.
+    await upload(explainInput, 'explain.csv', EXPLAIN_ROWS);
+    const plain = await runJob('explain-off.csv', false, { asset: 'explain.csv', rows: EXPLAIN_ROWS, explanations: false });
+    const explained = await runJob('explain-on.csv', false, { asset: 'explain.csv', rows: EXPLAIN_ROWS, explanations: true });
+
     await stopAll();
     const rawAfter = await rawRowsPerSecond(lines);
     const raw = Math.max(rawBefore, rawAfter);
@@ -279,6 +295,7 @@ async function main(): Promise<void> {
 
 ${machine(date, ROOT)}
 - input: breast_cancer.csv repeated to ${ROWS.toLocaleString('en-US')} rows (${mb(Buffer.byteLength(header) + lines.join('\n').length * (ROWS / lines.length))} MiB), model rf_breast_cancer.onnx (100 trees), chunks of ${CHUNK} rows, 1 intra-op thread
+- machine load (1-minute load average, 2 cores shared with other work) at the start / end of the bench: ${loadAtStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)}
 - server: \`plinth serve\` in a child process, ${SERVER === 'build' ? 'compiled with tsc (as in production)' : 'from the sources under tsx (BENCH_BATCH_SERVER=tsx)'}; the reference and the load generator run in the bench process
 - job: submitted over HTTP on the uploaded asset, until the output CSV is written and the job \`completed\` (rows/s over the whole job: worker start, scoring, commits, output assembly, polling)
 
@@ -296,6 +313,9 @@ ${machine(date, ROOT)}
 | online records route p99, idle (200 req/s over 2 connections, 5 s), by round | ${rounds.map((r) => ms(r.idle.p99)).join(' / ')} ms (p50 ${rounds.map((r) => ms(r.idle.p50)).join(' / ')}) |
 | online records route p99 while a job runs (the same load from its submission until it completes), by round | ${rounds.map((r) => ms(r.busy.p99)).join(' / ')} ms (p50 ${rounds.map((r) => ms(r.busy.p50)).join(' / ')}; max ${rounds.map((r) => ms(r.busy.max)).join(' / ')}) |
 | p99 while a job runs / idle, medians of the rounds (target <= 2x) | ${ms(busyP99)} / ${ms(idleP99)} ms = ${p99Ratio.toFixed(2)}x |
+| ${n(EXPLAIN_ROWS)} rows with \`explanations: true\` (shap_base + 30 shap_<feature> columns, path-dependent tree SHAP), alone | ${n(explained.rowsPerSecond)} rows/s (${explained.seconds.toFixed(2)} s) |
+| the same ${n(EXPLAIN_ROWS)} rows without explanations / ratio with to without | ${n(plain.rowsPerSecond)} rows/s (${plain.seconds.toFixed(2)} s) / ${(explained.rowsPerSecond / plain.rowsPerSecond).toFixed(3)}x |
+| peak RSS of the server process (VmHWM) during those ${n(EXPLAIN_ROWS)} rows, with / without explanations | ${mb(explained.peakRss)} / ${mb(plain.peakRss)} MiB |
 
 - targets: ratio ${ratio >= 0.5 ? 'met' : '**NOT met**'} (under load: ${ratioLoaded >= 0.5 ? 'met' : '**NOT met**'}); peak RSS ${peak < 300 * 1e6 ? 'met' : '**NOT met**'}; online p99 ${p99Ratio <= 2 ? 'met' : '**NOT met**'}
 `;

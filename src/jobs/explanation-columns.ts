@@ -54,16 +54,42 @@ export interface ChunkExplanation {
   columns: Int32Array;
 }
 
+/** Rows per explainer call: tree SHAP's tables are built once and kept, so slices cost nothing, and a stop waits for one slice at most. */
+const SLICE_ROWS = 1024;
+
 /**
- * Explains a chunk's rows with the explainer's batch API (one call per chunk: tree SHAP tables
- * amortise over it) and writes the columns or the NDJSON `explanation` object of each row.
+ * Explains a chunk's rows with the explainer's batch API and writes the columns or the NDJSON
+ * `explanation` object of each row. Exact methods take slices of SLICE_ROWS rows; kernel SHAP
+ * takes one record per call, as a single-record `?explain=1` does: its coalition sampling then
+ * starts from the seed for every record, so a value depends neither on the chunk size nor on
+ * the record's place in it (a record needs several model calls of its own anyway).
  */
 export class ChunkExplainer {
+  private stopped = false;
+
   constructor(private readonly explainer: Explainer) {}
 
   /** A feature matrix (float32, as the explainers read it) or records keyed by feature name. */
-  explain(rows: Matrix | unknown[], textual: boolean): Promise<ExplanationArrays> {
-    return this.explainer.explainArrays(rows, { textual });
+  async explain(rows: Matrix | unknown[], textual: boolean): Promise<ExplanationArrays> {
+    const n = Array.isArray(rows) ? rows.length : rows.rows;
+    const step = this.explainer.method === 'kernel-shap' ? 1 : SLICE_ROWS;
+    let all: ExplanationArrays | undefined;
+    for (let start = 0; start < n; start += step) {
+      // Between slices: a stop (cancel, shutdown) that arrived meanwhile ends the chunk here.
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (this.stopped) throw new Error('the explanation was stopped');
+      const end = Math.min(n, start + step);
+      const slice = Array.isArray(rows) ? rows.slice(start, end) : { data: rows.data.subarray(start * rows.cols, end * rows.cols), rows: end - start, cols: rows.cols };
+      const part = await this.explainer.explainArrays(slice, { textual });
+      if (!all) all = part;
+      else for (let i = 0; i < part.values.length; i++) all.values.push(part.values[i]!), all.output.push(part.output[i]!);
+    }
+    return all!;
+  }
+
+  /** Ends the explanation in progress after its current slice (a stopping job does not wait for a whole chunk). */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** Picks, per row, the column its prediction says to explain. */

@@ -18,6 +18,8 @@ describe('batch jobs with explanation columns', () => {
   let scratch: string;
   const url = (path: string) => `${server.url}${path}`;
   const bc = breastCancer();
+  /** Features of the packed kernel SHAP model: 2^12 - 2 coalitions are more than the budget, so they are sampled. */
+  const W = 12;
   const records = bc.lines.map((l) => Object.fromEntries(l.split(',').map((v, j) => [bc.features[j]!, Number(v)])));
 
   /** Submits a job, waits for it, returns the job and its output text. */
@@ -46,18 +48,18 @@ describe('batch jobs with explanation columns', () => {
     await cp(join(EXAMPLES, 'breast-cancer/1/model.onnx'), join(scratch, 'bc-nofile/1/model.onnx'));
     await writeFile(join(scratch, 'bc-nofile/1/model.yaml'), (await readFile(join(EXAMPLES, 'breast-cancer/1/model.yaml'), 'utf8')).replace(/^name: .*$/m, 'name: bc-nofile'));
     // A packed float input the exact methods refuse (MAX is not additive): kernel SHAP over a 4-feature matrix.
-    const maxTrees = randomEnsemble(5, { trees: 4, depth: 3, features: 4 });
+    const maxTrees = randomEnsemble(5, { trees: 6, depth: 4, features: W });
     await mkdir(join(scratch, 'maxtree/1'), { recursive: true });
     await writeFile(
       join(scratch, 'maxtree/1/model.onnx'),
       buildOnnxModel({
         nodes: [{ op: 'TreeEnsembleRegressor', domain: 'ai.onnx.ml', inputs: ['input'], outputs: ['variable'], attrs: { ...treeAttributes(maxTrees.trees, 1, 'target'), n_targets: 1, aggregate_function: 'MAX' } }],
-        inputs: [{ name: 'input', shape: ['N', 4] }],
+        inputs: [{ name: 'input', shape: ['N', W] }],
         outputs: [{ name: 'variable', shape: ['N', 1] }],
       }),
     );
-    const bg = randomRows(6, 30, 4);
-    await writeFile(join(scratch, 'maxtree/1/model.yaml'), `background:\n${Array.from({ length: bg.rows }, (_, i) => `  - {${[0, 1, 2, 3].map((j) => `f${j}: ${bg.data[i * 4 + j]}`).join(', ')}}`).join('\n')}\n`);
+    const bg = randomRows(6, 40, W);
+    await writeFile(join(scratch, 'maxtree/1/model.yaml'), `background:\n${Array.from({ length: bg.rows }, (_, i) => `  - {${Array.from({ length: W }, (_, j) => `f${j}: ${bg.data[i * W + j]}`).join(', ')}}`).join('\n')}\n`);
     server = await startServer(
       {
         ...exampleModels('breast-cancer', 'iris', 'credit-risk'),
@@ -155,7 +157,7 @@ describe('batch jobs with explanation columns', () => {
     });
   });
 
-  test("kernel SHAP runs its model calls in the job's own ONNX Runtime thread, with the manifest's background", async () => {
+  test("kernel SHAP: one record per call, as a single-record ?explain=1; model calls in the job's own ONNX Runtime thread; the manifest's background", async () => {
     const background = (await readFile(join(EXAMPLES, 'credit-risk/1/background.csv'), 'utf8')).trim().split('\n');
     const header = background[0]!.split(',');
     const lines = background.slice(1, 4);
@@ -164,38 +166,60 @@ describe('batch jobs with explanation columns', () => {
     const rows = parseCsv(text);
     assert.deepEqual(rows[0]!.slice(3), explanationColumns(header));
     const asRecord = (line: string) => Object.fromEntries(line.split(',').map((v, j) => [header[j]!, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v]));
-    const online = await call('POST', url('/models/credit-risk/explain'), lines.map(asRecord));
-    assert.equal(online.status, 200, online.text);
-    assert.equal(online.json.method, 'kernel-shap');
-    rows.slice(1).forEach((row, i) => {
+    for (const [i, row] of rows.slice(1).entries()) {
+      // Coalitions are sampled (20 features): equal values say each record was explained on its own, from the seed.
+      const online = await call('POST', url('/models/credit-risk/explain'), asRecord(lines[i]!));
+      assert.equal(online.status, 200, online.text);
+      assert.equal(online.json.method, 'kernel-shap');
+      assert.equal(online.json.kernel.exact, false);
       close(Number(row[3]), online.json.base_value.Risk, `row ${i} base`, 1e-6);
       let sum = Number(row[3]);
       header.forEach((f, j) => {
-        close(Number(row[4 + j]), online.json.explanations[i].values.Risk[f], `row ${i} ${f}`, 1e-6);
+        close(Number(row[4 + j]), online.json.explanations[0].values.Risk[f], `row ${i} ${f}`, 1e-6);
         sum += Number(row[4 + j]);
       });
       close(sum, Number(row[2]), `row ${i}: base + sum = p(Risk)`, 1e-5);
-    });
+    }
 
-    // A packed matrix input: kernel SHAP refills one buffer for its model calls (here 200 x (14 coalitions x 30 + 1) rows,
-    // two calls of at most 65,536), which must not move to the ONNX Runtime thread.
-    const x = randomRows(7, 200, 4);
-    const xLines = Array.from({ length: x.rows }, (_, i) => Array.from(x.data.subarray(i * 4, i * 4 + 4)).join(','));
-    assert.equal((await uploadAsset(server.url, 'maxtree-in.csv', ['f0,f1,f2,f3', ...xLines].join('\n'))).status, 201);
-    const packed = parseCsv((await run({ deployment: 'maxtree-batch', input: { asset: 'maxtree-in.csv' }, explanations: true, chunkRows: 200 })).text);
-    const expected = await call('POST', url('/models/maxtree/explain'), xLines.map((l) => Object.fromEntries(l.split(',').map((v, j) => [`f${j}`, Number(v)]))));
-    assert.equal(expected.status, 200, expected.text);
-    assert.equal(expected.json.method, 'kernel-shap');
+    // A packed matrix input: kernel SHAP refills one buffer for a record's model calls (2,048 coalitions x 40 background
+    // rows: two calls of at most 65,536 rows), which must not move to the ONNX Runtime thread.
+    const x = randomRows(7, 12, W);
+    const names = Array.from({ length: W }, (_, j) => `f${j}`);
+    const xLines = Array.from({ length: x.rows }, (_, i) => Array.from(x.data.subarray(i * W, (i + 1) * W)).join(','));
+    assert.equal((await uploadAsset(server.url, 'maxtree-in.csv', [names.join(','), ...xLines].join('\n'))).status, 201);
+    const packed = parseCsv((await run({ deployment: 'maxtree-batch', input: { asset: 'maxtree-in.csv' }, explanations: true })).text);
     assert.equal(packed.length - 1, x.rows);
-    packed.slice(1).forEach((row, i) => {
+    for (const [i, row] of packed.slice(1).entries()) {
+      const expected = await call('POST', url('/models/maxtree/explain'), Object.fromEntries(xLines[i]!.split(',').map((v, j) => [names[j]!, Number(v)])));
+      assert.equal(expected.status, 200, expected.text);
+      assert.equal(expected.json.method, 'kernel-shap');
+      assert.ok(expected.json.kernel.modelRows > 65_536, `${expected.json.kernel.modelRows} model rows`);
       close(Number(row[1]), expected.json.base_value.variable, `row ${i} base`, 1e-6);
       let sum = Number(row[1]);
-      for (let j = 0; j < 4; j++) {
-        close(Number(row[2 + j]), expected.json.explanations[i].values.variable[`f${j}`], `row ${i} f${j}`, 1e-6);
+      names.forEach((f, j) => {
+        close(Number(row[2 + j]), expected.json.explanations[0].values.variable[f], `row ${i} ${f}`, 1e-6);
         sum += Number(row[2 + j]);
-      }
+      });
       close(sum, Number(row[0]), `row ${i}: base + sum = the prediction`, 1e-5);
-    });
+    }
+  });
+
+  test('DELETE stops a job within a second even in the middle of explaining a large chunk', async () => {
+    const big = [bc.header, ...Array.from({ length: 40 }, () => bc.lines).flat()].join('\n');
+    assert.equal((await uploadAsset(server.url, 'explain-big.csv', big)).status, 201);
+    // One chunk of 22,760 rows: seconds of tree SHAP, explained in slices a stop can end.
+    const submitted = await call('POST', url('/api/v1/jobs'), { deployment: 'bc-batch', input: { asset: 'explain-big.csv' }, output: { name: 'explain-big-out.csv' }, explanations: true, chunkRows: 40 * bc.lines.length });
+    assert.equal(submitted.status, 202, submitted.text);
+    const id = submitted.json.id;
+    while ((await call('GET', url(`/api/v1/jobs/${id}`))).json.status !== 'running') await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 700)); // the worker has started and is explaining
+    const started = Date.now();
+    const canceled = await call('DELETE', url(`/api/v1/jobs/${id}`));
+    assert.equal(canceled.status, 200, canceled.text);
+    assert.equal(canceled.json.status, 'canceled');
+    assert.equal(canceled.json.rows.done, 0, 'canceled inside the first chunk');
+    assert.ok(Date.now() - started < 1000, `cancel took ${Date.now() - started} ms`);
+    assert.equal((await call('GET', url('/api/v1/assets/explain-big-out.csv'))).status, 404);
   });
 
   test('refused at submission: a model that needs a background its manifest lacks, column clashes', async () => {

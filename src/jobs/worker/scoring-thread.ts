@@ -56,6 +56,8 @@ class Job {
   private stopped = false;
   /** Index of the input's last chunk, once sent. */
   private lastIndex = -1;
+  /** The explanation columns' explainer, when the job explains: stopped with the job. */
+  private explaining: ChunkExplainer | undefined;
   /** Records seen before the scorer exists (JSON inputs create it at once; CSV after the header). */
   private setupError: Error | undefined;
 
@@ -85,6 +87,7 @@ class Job {
     const runtime = this.runtime;
     const schema = describeModel(runtime.signature, runtime.graphLabels, this.task.manifest);
     const explainer = this.task.explanations ? await this.explainer(schema, runtime) : undefined;
+    this.explaining = explainer;
     const { input, maxRecordChars } = this.task;
     const make = (columns: string[] | null) =>
       new ChunkScorer(schema, runtime, { columns, carry: this.task.carry, probabilities: this.task.probabilities, format: this.task.outputFormat, chunkRows: this.task.chunkRows, explainer });
@@ -285,6 +288,7 @@ class Job {
    */
   async dispose(): Promise<void> {
     this.stopped = true;
+    this.explaining?.stop();
     this.input?.destroy();
     this.roomWaiter?.();
     this.following?.stop(new Error('the attempt stopped'));
