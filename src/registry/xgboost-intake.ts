@@ -6,6 +6,7 @@ import { PlinthError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { loadXgboostJson, XgboostUnsupportedError, type XgboostModel } from '../explain/xgboost-json.loader.js';
 import { formatBytes, invalid, tooLarge, type IntakeLimits } from './artifact-policy.js';
+import type { IntakeFile } from './model-intake.service.js';
 import { compileXgboost } from './xgboost-onnx.compiler.js';
 
 /**
@@ -41,13 +42,7 @@ export function xgboostManifest(model: XgboostModel, manifest: Manifest | undefi
   return { ...manifest, ...(features ? { features } : {}), xgboost: XGBOOST_ARTIFACT };
 }
 
-export interface CompiledFile {
-  path: string;
-  size: number;
-  sha256: string;
-}
-
-async function write(dir: string, path: string, bytes: Uint8Array | string): Promise<CompiledFile> {
+async function write(dir: string, path: string, bytes: Uint8Array | string): Promise<IntakeFile> {
   const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
   await writeFile(join(dir, path), data, { flag: 'wx', mode: 0o600 });
   return { path, size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
@@ -60,10 +55,10 @@ async function write(dir: string, path: string, bytes: Uint8Array | string): Pro
  */
 export async function compileXgboostUpload(
   dir: string,
-  files: readonly CompiledFile[],
+  files: readonly IntakeFile[],
   manifest: Manifest | undefined,
   limits: Pick<IntakeLimits, 'maxXgboostJsonBytes'>,
-): Promise<{ files: CompiledFile[]; manifest: Manifest; model: CompiledFile }> {
+): Promise<{ files: IntakeFile[]; manifest: Manifest; model: IntakeFile }> {
   const source = files.find((f) => f.path === XGBOOST_MODEL_FILE)!;
   if (source.size > limits.maxXgboostJsonBytes) {
     throw tooLarge(`'${XGBOOST_MODEL_FILE}' is larger than the ${formatBytes(limits.maxXgboostJsonBytes)} limit for XGBoost JSON models`);

@@ -94,7 +94,7 @@ describe('bad uploads over HTTP', () => {
     await refused('model.onnx', PICKLE, 400, 'INVALID_INPUT', /'model.onnx' refused: it is a Python pickle \(found by its content\)/);
     await refused('model.onnx', torchZip(), 400, 'INVALID_INPUT', /it is a zip archive holding 'archive\/data.pkl'/);
     await refused('m.tgz', tgzWith({ name: 'weights.pt', data: EVIL }), 400, 'INVALID_INPUT', /'weights.pt' refused: it is a PyTorch \(pickle\) file/);
-    await refused('model.bin', iris, 400, 'INVALID_INPUT', /expected a \.onnx file, or a \.zip, \.tar\.gz or \.tgz archive/);
+    await refused('model.bin', iris, 400, 'INVALID_INPUT', /expected a \.onnx file, an XGBoost \.json model, or a \.zip, \.tar\.gz or \.tgz archive/);
   });
 
   test('ONNX external data pointing outside the model folder is 400', async () => {
