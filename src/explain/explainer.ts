@@ -26,10 +26,10 @@ import { linearRaw, linearShap, parseLinearModel, type LinearModel } from './lin
 import type { OutputHead, SecantScratch } from './output-head.js';
 import { Prng } from './prng.js';
 import { parseTreeEnsemble } from './tree-ensemble.parser.js';
-import { predictRaw } from './tree-ensemble.evaluator.js';
+import { predictRawBatch } from './tree-ensemble.evaluator.js';
 import type { Matrix, TreeEnsemble } from './tree-ensemble.types.js';
 import { InterventionalTreeShap, routeBackground, type InterventionalBackground } from './tree-shap-interventional.js';
-import { TreeShapTables, tableBytes } from './tree-shap-tables.js';
+import { TreeShapTables, layTables } from './tree-shap-tables.js';
 import { PathDependentTreeShap, prepareEnsemble, type PreparedEnsemble } from './tree-shap.js';
 
 export type ExplanationMethod = 'tree-shap-path-dependent' | 'tree-shap-interventional' | 'linear-shap' | 'kernel-shap';
@@ -405,13 +405,13 @@ export class Explainer {
     else for (let i = 0; i < x.rows; i++) this.pathShap!.explain(x.data, raw.subarray(i * M * R, (i + 1) * M * R), i * x.cols);
     const values: Float64Array[] = [];
     const output: Float64Array[] = [];
-    const scores = new Float64Array(R);
+    const scores = predictRawBatch(e, x);
     for (let i = 0; i < x.rows; i++) {
       const v = new Float64Array(M * C);
       head.addRawAttributions(raw.subarray(i * M * R, (i + 1) * M * R), M, v);
       values.push(v);
       const o = new Float64Array(C);
-      head.rawColumns(predictRaw(e, x.data, scores, i * x.cols), o);
+      head.rawColumns(scores.subarray(i * R, (i + 1) * R), o);
       output.push(o);
     }
     const base = new Float64Array(C);
@@ -426,12 +426,12 @@ export class Explainer {
     if (this.tables === null) return undefined;
     if (this.tables) return this.tables;
     if (rows < this.limits.tableBatchRows && this.explainedRows < this.limits.tableTotalRows) return undefined;
-    const bytes = tableBytes(this.prepared!, 16);
-    if (bytes === undefined || bytes > this.limits.maxTableBytes) {
+    const layout = layTables(this.prepared!);
+    if (layout === undefined || layout.bytes > this.limits.maxTableBytes) {
       this.tables = null;
       return undefined;
     }
-    this.tables = new TreeShapTables(this.prepared!);
+    this.tables = new TreeShapTables(this.prepared!, layout);
     return this.tables;
   }
 

