@@ -168,7 +168,7 @@ explainer before timing.
 
 - single record, fresh explainer: ${ms(perRecord(oneByOneMs))} ms (target < 2 ms on one core): ${perRecord(oneByOneMs) < 2 ? 'met' : '**NOT met**'}
 - batch per record vs one-by-one per record: ${speedup.toFixed(1)}x faster (target >= 10x): ${speedup >= 10 ? 'met' : '**NOT met**'}
-- what the batch amortises: building the per-leaf tables (2 x 2^d numbers per leaf; O(T L D) per row after that,
+- what the batch amortises: building the per-leaf tables (d x 2^d numbers per leaf; O(T L D) per row after that,
   against O(T L D^2) for Algorithm 2). A single-record call on a fresh explainer does not build them; the
   explainer builds them once a call has >= 16 rows or 64 rows were explained in all, and keeps them, so the
   third line is what single requests cost on a server that has warmed up.
