@@ -1,4 +1,4 @@
-import protobuf from 'protobufjs';
+import { ModelProto } from '../runtime/onnx/onnx-proto.schema.js';
 
 /**
  * Reads the two things the upload intake needs from an ONNX file, without decoding weights:
@@ -6,57 +6,8 @@ import protobuf from 'protobufjs';
  * data (TensorProto.data_location = EXTERNAL, external_data key 'location'), wherever ONNX lets a
  * tensor live: graph initializers and sparse initializers, node attributes (Constant values),
  * subgraphs of If/Loop/Scan, model-local functions and training graphs.
- * Only the needed fields are declared, so protobufjs skips raw_data and the typed data arrays.
+ * The shared ONNX subset declares no tensor data, so protobufjs skips raw_data and the typed arrays.
  */
-const ONNX_EXTERNAL_SUBSET = `
-syntax = "proto2";
-package onnx;
-message StringStringEntryProto {
-  optional string key = 1;
-  optional string value = 2;
-}
-message TensorProto {
-  optional string name = 8;
-  repeated StringStringEntryProto external_data = 13;
-  optional int32 data_location = 14;
-}
-message SparseTensorProto {
-  optional TensorProto values = 1;
-  optional TensorProto indices = 2;
-}
-message AttributeProto {
-  optional string name = 1;
-  optional TensorProto t = 5;
-  optional GraphProto g = 6;
-  repeated TensorProto tensors = 10;
-  repeated GraphProto graphs = 11;
-  optional SparseTensorProto sparse_tensor = 22;
-  repeated SparseTensorProto sparse_tensors = 23;
-}
-message NodeProto {
-  optional string name = 3;
-  repeated AttributeProto attribute = 5;
-}
-message GraphProto {
-  repeated NodeProto node = 1;
-  repeated TensorProto initializer = 5;
-  repeated SparseTensorProto sparse_initializer = 15;
-}
-message FunctionProto {
-  repeated NodeProto node = 7;
-}
-message TrainingInfoProto {
-  optional GraphProto initialization = 1;
-  optional GraphProto algorithm = 2;
-}
-message ModelProto {
-  optional int64 ir_version = 1;
-  optional GraphProto graph = 7;
-  repeated TrainingInfoProto training_info = 20;
-  repeated FunctionProto functions = 25;
-}
-`;
-const ModelProto = protobuf.parse(ONNX_EXTERNAL_SUBSET, { keepCase: true }).root.lookupType('onnx.ModelProto');
 
 /** TensorProto.DataLocation.EXTERNAL */
 const EXTERNAL = 1;
