@@ -240,15 +240,22 @@ export class JobExecutor {
     await queue.remove(jobId);
   }
 
-  /** Fails the job for good: the errors file is kept, the partial output removed. */
+  /**
+   * Fails the job for good: the errors file is kept, the partial output removed. Both happen
+   * before the status changes, so a client that sees 'failed' finds the errors file written and
+   * no partial output; the internal parts go after.
+   */
   async fail(job: JobRow, message: string): Promise<void> {
     const { jobs, queue } = this.repos;
+    const current = await jobs.get(job.id);
+    if (!current || (current.status !== 'queued' && current.status !== 'running')) return this.cleanupCanceled(job.id);
+    if (current.rowsFailed > 0) {
+      await this.blobs.put(errorsKey(job.id), concatParts(this.blobs, job.id, current.chunksCommitted, 'err', ERRORS_HEADER)).catch(() => undefined);
+    }
+    await this.removeOutputAsset(current);
     const updated = await jobs.update(job.id, { status: 'failed', finishedAt: now(), error: message }, { status: ['queued', 'running'] });
     if (!updated) return this.cleanupCanceled(job.id);
-    if (updated.rowsFailed > 0) {
-      await this.blobs.put(errorsKey(job.id), concatParts(this.blobs, job.id, updated.chunksCommitted, 'err', ERRORS_HEADER)).catch(() => undefined);
-    }
-    await this.removeOutput(updated);
+    await deleteParts(this.blobs, job.id, updated.chunksCommitted);
     await queue.remove(job.id);
     await jobs.addEvent(job.id, 'error', `failed: ${message}`);
   }
@@ -263,14 +270,17 @@ export class JobExecutor {
   }
 
   private async removeOutput(job: JobRow): Promise<void> {
-    if (job.outputAssetId) {
-      const asset = await this.repos.assets.get(job.outputAssetId);
-      // The job's own output only (a canceled or failed job's output is never complete).
-      if (asset && asset.jobId === job.id) {
-        await this.blobs.delete(asset.blobKey);
-        await this.repos.assets.delete(asset.id);
-      }
-    }
+    await this.removeOutputAsset(job);
     await deleteParts(this.blobs, job.id, job.chunksCommitted);
+  }
+
+  /** The job's own output asset only (a canceled or failed job's output is never complete). */
+  private async removeOutputAsset(job: JobRow): Promise<void> {
+    if (!job.outputAssetId) return;
+    const asset = await this.repos.assets.get(job.outputAssetId);
+    if (asset && asset.jobId === job.id) {
+      await this.blobs.delete(asset.blobKey);
+      await this.repos.assets.delete(asset.id);
+    }
   }
 }
