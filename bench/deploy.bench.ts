@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildApp } from '../src/app.js';
+import { adminBearer, BENCH_ADMIN_PASSWORD } from './bench-auth.js';
 import { loadConfig } from '../src/config/config.js';
 import { machine } from './report.js';
 
@@ -38,16 +39,17 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'plinth-deploy-bench-'));
   const models = join(dir, 'models');
   await mkdir(models);
-  const plinth = await buildApp(loadConfig({ modelsDir: models, dataDir: join(dir, 'data'), logLevel: 'warn', sessionBudgetMb: 0 }, {}));
+  const plinth = await buildApp(loadConfig({ modelsDir: models, dataDir: join(dir, 'data'), logLevel: 'warn', sessionBudgetMb: 0, adminPassword: BENCH_ADMIN_PASSWORD }, {}));
   try {
     const base = await plinth.app.listen({ host: '127.0.0.1', port: 0 });
+    const auth = await adminBearer(base, ['deployments:write', 'models:read']);
     await plinth.registry.uploadVersion({ name: 'rf', filename: 'model.onnx', stream: createReadStream(MODEL) });
     // Warm-up: the first deployment also fills the artifact cache, as the first one after an upload does.
     const deploy = async (name: string) => {
       const start = performance.now();
       const r = await fetch(`${base}/api/v1/deployments`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth },
         body: JSON.stringify({ name, target: { model: 'models:/rf/1' }, authMode: 'public' }),
       });
       const body = (await r.json()) as { status: string };
