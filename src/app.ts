@@ -5,6 +5,7 @@ import type { Config } from './config/config.js';
 import { registerCsvParser } from './http/csv-body.parser.js';
 import { formatSchemaErrors, frameworkErrors, registerErrorHandler, ROUTER_MAX_PARAM_LENGTH } from './http/error-handler.js';
 import { registerBodyParsers } from './http/json-body.parser.js';
+import { lazyRequestLogger } from './http/lazy-request-logger.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { registerOpenApi } from './http/openapi.plugin.js';
 import { InferenceService } from './inference/inference.service.js';
@@ -144,6 +145,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
     trustProxy: trustProxyOption(config.trustProxy),
     // Two log lines per request would cost more than the inference itself; opt in with PLINTH_ACCESS_LOG.
     logController: new LogController({ disableRequestLogging: !config.accessLog }),
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.bodyLimit,
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,

@@ -18,6 +18,9 @@ export const BINARY_HEADER = 'inference-header-content-length';
  * no depth limit; it costs one pass over the bytes.
  */
 export function jsonDepthExceeds(body: Buffer, max: number): boolean {
+  // Nesting deeper than max needs more than max opening brackets: most bodies hold a few, counted
+  // by native indexOf, so the byte loop below runs only for bodies that could be too deep.
+  if (!openingBracketsExceed(body, max)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < body.length; i++) {
@@ -29,6 +32,16 @@ export function jsonDepthExceeds(body: Buffer, max: number): boolean {
     else if (c === 0x5b || c === 0x7b) {
       if (++depth > max) return true;
     } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+function openingBracketsExceed(body: Buffer, max: number): boolean {
+  let count = 0;
+  for (const bracket of [0x5b, 0x7b]) {
+    for (let i = body.indexOf(bracket); i !== -1; i = body.indexOf(bracket, i + 1)) {
+      if (++count > max) return true;
+    }
   }
   return false;
 }

@@ -139,6 +139,8 @@ describe('no secret, password, token or key appears in the log', () => {
     const lines = log.split('\n').filter((l) => l.startsWith('{'));
     assert.ok(lines.filter((l) => l.includes('"incoming request"')).length >= 15, `access log lines missing:\n${log.slice(0, 2000)}`);
     assert.ok(log.includes(`/api/v1/clients/${clientId}/rotate`), 'the access log names the routes called');
+    // Each request's lines carry its id (the request logger is made on first use, with the id bound).
+    assert.ok(lines.filter((l) => l.includes('"incoming request"')).every((l) => /"reqId":"[^"]+"/.test(l)), 'access log lines carry reqId');
     assert.ok(log.includes('access_token=[Redacted]'), 'the token in the query string is logged redacted');
     assert.ok(log.includes('apikey=[Redacted]&space=default'), 'only the secret query parameter is redacted');
     // ...and holds none of the secrets, whole or in part (a JWT's signature, an API key's secret part).
