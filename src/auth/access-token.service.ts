@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { ApiKeyRepository, ApiKeyRow, OAuthClientRow, RevokedTokenRepository } from '../storage/auth-ports.js';
 import type { OAuthClientService } from './oauth-client.service.js';
 import { isScope, parseScopeParam, type Scope } from './scopes.js';
@@ -76,6 +77,13 @@ export interface AccessTokenOptions {
  * the token came from still exists, so a revocation or deletion on one replica holds on all.
  */
 export class AccessTokenService {
+  /**
+   * Tokens whose signature and claims verified, for a minute at most and never past their
+   * expiry: an ES256 check costs more than the prediction it guards. The revocation and
+   * client checks above still run on every use.
+   */
+  private readonly verified = new LRUCache<string, AccessTokenClaims>({ max: 10_000, ttl: 60_000 });
+
   constructor(
     private readonly keys: SigningKeyService,
     private readonly revoked: RevokedTokenRepository,
@@ -145,6 +153,8 @@ export class AccessTokenService {
 
   private async verifySignedClaims(token: string): Promise<AccessTokenClaims | undefined> {
     if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    const known = this.verified.get(token);
+    if (known) return known.exp * 1000 > this.now().getTime() ? known : undefined;
     try {
       // Header checked first so that a token without a kid never reaches the database.
       const { kid } = decodeProtectedHeader(token);
@@ -159,7 +169,9 @@ export class AccessTokenService {
         currentDate: this.now(),
         requiredClaims: ['sub', 'scope', 'exp', 'iat', 'jti'],
       });
-      return typeof payload.scope === 'string' && typeof payload.jti === 'string' && typeof payload.aud === 'string' ? payload : undefined;
+      if (typeof payload.scope !== 'string' || typeof payload.jti !== 'string' || typeof payload.aud !== 'string') return undefined;
+      this.verified.set(token, payload);
+      return payload;
     } catch {
       return undefined;
     }
