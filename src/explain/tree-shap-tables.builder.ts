@@ -10,28 +10,22 @@
  * A single leaf's table: line M (2^d lines) holds those d coefficients. A pair of leaves under one
  * split: line (M_true, whether M_false differs) holds, per slot and score, v_true C_true + v_false
  * C_false, so the kernel reads the pair's summed contribution in one pass.
+ *
+ * The layout already holds every slot's z, so the tables are filled in order, straight into the
+ * ensemble's one coefficient array, from scratch buffers sized for the longest path.
  */
-import type { TreeLayout } from './tree-shap-tables.layout.js';
-import { NodeMode } from './tree-ensemble.types.js';
+import type { TablesLayout, TreeLayout } from './tree-shap-tables.layout.js';
 
-/** One tree's tables and the arrays the kernels read, in the layout's order. */
-export interface TreeTables {
-  layout: TreeLayout;
-  /** All splits are BRANCH_LEQ without missing-value tracking: `x <= t` decides. */
-  simple: boolean;
-  /** Per split: feature index, threshold and slot bit (in split order, read sequentially). */
-  splitFeature: Int32Array;
-  splitThreshold: Float64Array;
-  splitBit: Int32Array;
-  /** Per slot: feature index x scores, the offset in a row of phi. */
-  slotPhi: Int32Array;
-  /** Per leaf: its values (scores). */
-  leafValues: Float64Array;
-  coef: Float64Array;
+/** Every tree's tables, in one array of layout.coefLength doubles. */
+export function buildTables(layout: TablesLayout, R: number): Float64Array {
+  const coef = new Float64Array(layout.coefLength);
+  const builder = new TableBuilder();
+  for (const t of layout.trees) builder.fill(t, R, coef);
+  return coef;
 }
 
 /** Scratch for the tables of one tree after another, sized for the longest path seen. */
-export class TableBuilder {
+class TableBuilder {
   private readonly weights: Float64Array[] = [];
   private e = new Float64Array(0);
   private zc = new Float64Array(0);
@@ -40,55 +34,13 @@ export class TableBuilder {
   private size = new Uint8Array(0);
   private pairTrue = new Float64Array(0);
   private pairFalse = new Float64Array(0);
-  private readonly z = new Float64Array(32);
-  private readonly zFalse = new Float64Array(32);
 
-  build(layout: TreeLayout, frac: Float64Array, R: number): TreeTables {
-    const { tree, splitNode, leafNode, tableStart, pairs } = layout;
-    let simple = true;
-    for (const i of splitNode) if (tree.mode[i] !== NodeMode.BRANCH_LEQ || tree.missingYes[i]) simple = false;
-    const leafValues = new Float64Array(leafNode.length * R);
-    leafNode.forEach((node, l) => leafValues.set(tree.values.subarray(node * R, (node + 1) * R), l * R));
-    const coef = new Float64Array(layout.coefLength);
-    // Leaf index in the layout (the pair's first leaf for a pair's split), by original node.
-    const leafIndex = new Int32Array(tree.feature.length).fill(-1);
-    leafNode.forEach((node, l) => (leafIndex[node] = l));
-    const z = this.z;
-    let d = 0;
-    const walk = (node: number): void => {
-      const l = leafIndex[node]!;
-      if (l >= 0) {
-        this.leafTable(z, d, coef, tableStart[l - pairs]!);
-        return;
-      }
-      if (tree.feature[node]! < 0) return; // a one-leaf tree
-      const slot = 31 - Math.clz32(layout.nodeBit[node]!);
-      const added = slot === d;
-      if (added) z[d++] = 1;
-      const before = z[slot]!;
-      const pair = leafIndex[tree.yes[node]!]!;
-      if (pair >= 0 && pair < 2 * pairs) {
-        this.pairTable(before, slot, frac[node]!, d, leafValues, pair, R, coef, tableStart[pair / 2]!);
-      } else {
-        z[slot] = before * frac[node]!;
-        walk(tree.yes[node]!);
-        z[slot] = before * (1 - frac[node]!);
-        walk(tree.no[node]!);
-        z[slot] = before;
-      }
-      if (added) d--;
-    };
-    walk(0);
-    return {
-      layout,
-      simple,
-      splitFeature: splitNode.map((i) => tree.feature[i]!),
-      splitThreshold: Float64Array.from(splitNode, (i) => tree.threshold[i]!),
-      splitBit: splitNode.map((i) => layout.nodeBit[i]!),
-      slotPhi: layout.slotFeature.map((f) => f * R),
-      leafValues,
-      coef,
-    };
+  fill(t: TreeLayout, R: number, coef: Float64Array): void {
+    const { pairs, leafD, slotStart, slotZ, tableStart, pairBit, leafValues } = t;
+    for (let i = 0; i < pairs; i++) {
+      this.pairTable(slotZ, slotStart[2 * i]!, slotStart[2 * i + 1]!, pairBit[i]!, leafD[2 * i]!, leafValues, 2 * i, R, coef, tableStart[i]!);
+    }
+    for (let l = 2 * pairs; l < leafD.length; l++) this.leafTable(slotZ, slotStart[l]!, leafD[l]!, coef, tableStart[l - pairs]!);
   }
 
   /** Shapley weights w(s) = s! (d - s - 1)! / d! = 1 / (d C(d-1, s)) for s = 0..d-1. */
@@ -106,23 +58,18 @@ export class TableBuilder {
   }
 
   /**
-   * The pair under a split on `slot` (z of that slot before the split: zBefore, true fraction
-   * frac): line key = 2 M_true + (M_false !== M_true), M_false = M_true ^ bit when they differ.
+   * The pair l, l + 1 (z from zTrue and zFalse; they differ in the split's slot, `bit`): line
+   * key = 2 M_true + (M_false !== M_true), M_false = M_true ^ bit when they differ.
    */
-  private pairTable(zBefore: number, slot: number, frac: number, d: number, values: Float64Array, l: number, R: number, out: Float64Array, off: number): void {
+  private pairTable(z: Float64Array, zTrue: number, zFalse: number, bit: number, d: number, values: Float64Array, l: number, R: number, out: Float64Array, off: number): void {
     const size = d << d;
     if (this.pairTrue.length < size) {
       this.pairTrue = new Float64Array(size);
       this.pairFalse = new Float64Array(size);
     }
-    const { z, zFalse, pairTrue, pairFalse } = this;
-    zFalse.set(z.subarray(0, d));
-    z[slot] = zBefore * frac;
-    zFalse[slot] = zBefore * (1 - frac);
-    this.leafTable(z, d, pairTrue, 0);
-    this.leafTable(zFalse, d, pairFalse, 0);
-    z[slot] = zBefore;
-    const bit = 1 << slot;
+    const { pairTrue, pairFalse } = this;
+    this.leafTable(z, zTrue, d, pairTrue, 0);
+    this.leafTable(z, zFalse, d, pairFalse, 0);
     const line = d * R;
     for (let key = 0; key < 2 << d; key++) {
       const mTrue = key >> 1;
@@ -137,8 +84,8 @@ export class TableBuilder {
     }
   }
 
-  /** Writes out[off + M * d + j] for every subset M of the leaf's d slots and every slot j. */
-  private leafTable(z: Float64Array, d: number, out: Float64Array, off: number): void {
+  /** Writes out[off + M * d + j] for every subset M of the leaf's d slots (z[z0 + j] each) and every slot j. */
+  private leafTable(z: Float64Array, z0: number, d: number, out: Float64Array, off: number): void {
     const n = 1 << d;
     const full = n - 1;
     const w = this.weightsFor(d);
@@ -159,7 +106,7 @@ export class TableBuilder {
     e[0] = 1;
     for (let A = 1; A < n; A++) {
       const low = A & -A;
-      const zj = z[31 - Math.clz32(low)]!;
+      const zj = z[z0 + 31 - Math.clz32(low)]!;
       const a = A * stride;
       const p = (A ^ low) * stride;
       const m = count[A]!;
@@ -171,7 +118,7 @@ export class TableBuilder {
     zc[full] = 1;
     for (let A = full - 1; A >= 0; A--) {
       const j = 31 - Math.clz32(~A & (A + 1));
-      zc[A] = zc[A | (1 << j)]! * z[j]!;
+      zc[A] = zc[A | (1 << j)]! * z[z0 + j]!;
     }
     // H of the full set is never used.
     for (let A = 0; A < full; A++) {
@@ -185,7 +132,7 @@ export class TableBuilder {
       const outside = M === full ? 0 : -zc[M]! * h[M]!;
       for (let j = 0; j < d; j++) {
         const bit = 1 << j;
-        out[base + j] = M & bit ? (1 - z[j]!) * zc[M]! * h[M ^ bit]! : outside;
+        out[base + j] = M & bit ? (1 - z[z0 + j]!) * zc[M]! * h[M ^ bit]! : outside;
       }
     }
   }

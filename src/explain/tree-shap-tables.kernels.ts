@@ -7,7 +7,7 @@
  * ones, so a split's or leaf's arrays are read once per block and a leaf's loop over its d slots
  * runs d times for every row, which the branch predictor follows.
  */
-import type { TreeTables } from './tree-shap-tables.builder.js';
+import type { TreeLayout } from './tree-shap-tables.layout.js';
 import { goesYes } from './tree-ensemble.evaluator.js';
 
 /** Rows evaluated together, tree by tree: their `off` and phi stay in the first-level cache. */
@@ -32,9 +32,8 @@ export interface RowBlock {
  * not follow, root to node. Splits outside, rows inside: a split's feature, threshold and children
  * are read once per block.
  */
-export function routeRows(t: TreeTables, b: RowBlock, off: Int32Array): void {
-  const { splitFeature: feature, splitThreshold: threshold, splitBit: bits } = t;
-  const { splitYes: yes, splitNo: no, splitNode, tree } = t.layout;
+export function routeRows(t: TreeLayout, b: RowBlock, off: Int32Array): void {
+  const { splitFeature: feature, splitThreshold: threshold, splitBit: bits, splitYes: yes, splitNo: no, splitNode, tree } = t;
   const S = feature.length;
   const { rows, x, xOffset, xStride } = b;
   for (let r = 0; r < rows; r++) off[r] = 0;
@@ -67,9 +66,8 @@ export function routeRows(t: TreeTables, b: RowBlock, off: Int32Array): void {
  * Pairs of leaves under one split (at most two scores): the row's M at both picks one line of the
  * pair's table, the summed contribution per slot and score.
  */
-export function addPairs(t: TreeTables, b: RowBlock, off: Int32Array, R: number): void {
-  const { leafD, slotStart, tableStart, pairs } = t.layout;
-  const { slotPhi, coef } = t;
+export function addPairs(t: TreeLayout, coef: Float64Array, b: RowBlock, off: Int32Array, R: number): void {
+  const { leafD, slotStart, tableStart, pairs, slotPhi } = t;
   const { rows, phi } = b;
   const first = t.splitFeature.length;
   for (let i = 0; i < pairs; i++) {
@@ -99,9 +97,8 @@ export function addPairs(t: TreeTables, b: RowBlock, off: Int32Array, R: number)
 }
 
 /** The other leaves: the row's M picks one line of the leaf's table, a coefficient per slot, times the leaf's values. */
-export function addLeaves(t: TreeTables, b: RowBlock, off: Int32Array, R: number): void {
-  const { leafD, slotStart, tableStart, pairs } = t.layout;
-  const { slotPhi, coef, leafValues: values } = t;
+export function addLeaves(t: TreeLayout, coef: Float64Array, b: RowBlock, off: Int32Array, R: number): void {
+  const { leafD, slotStart, tableStart, pairs, slotPhi, leafValues: values } = t;
   const { rows, phi } = b;
   const first = t.splitFeature.length;
   const L = leafD.length;

@@ -13,15 +13,17 @@
  */
 import type { PreparedEnsemble } from './tree-shap.js';
 import type { Matrix } from './tree-ensemble.types.js';
-import { TableBuilder, type TreeTables } from './tree-shap-tables.builder.js';
+import { buildTables } from './tree-shap-tables.builder.js';
 import { BLOCK, addLeaves, addPairs, routeRows, type RowBlock } from './tree-shap-tables.kernels.js';
-import { layTables, type TablesLayout } from './tree-shap-tables.layout.js';
+import { layTables, type TablesLayout, type TreeLayout } from './tree-shap-tables.layout.js';
 
 export { layTables, type TablesLayout } from './tree-shap-tables.layout.js';
 
 /** Precomputed path-dependent SHAP tables for a whole ensemble. */
 export class TreeShapTables {
-  private readonly trees: TreeTables[];
+  private readonly trees: TreeLayout[];
+  /** Every tree's tables, one after another (each tree's tableStart points into it). */
+  private readonly coef: Float64Array;
   /** Per renumbered node of the tree being evaluated and row of a block: the slots where the row left the path so far. */
   private readonly off: Int32Array;
   private readonly R: number;
@@ -34,9 +36,9 @@ export class TreeShapTables {
   constructor(prepared: PreparedEnsemble, layout: TablesLayout | undefined = layTables(prepared)) {
     if (!layout) throw new Error('a tree path has more than 16 distinct features; use Algorithm 2');
     this.R = prepared.ensemble.nScores;
-    const builder = new TableBuilder();
-    this.trees = layout.trees.map((t, i) => builder.build(t, prepared.yesFraction[i]!, this.R));
-    this.off = new Int32Array(BLOCK * Math.max(0, ...layout.trees.map((t) => t.splitNode.length + t.leafNode.length)));
+    this.trees = layout.trees;
+    this.coef = buildTables(layout, this.R);
+    this.off = new Int32Array(BLOCK * Math.max(0, ...layout.trees.map((t) => t.splitNode.length + t.leafD.length)));
     this.bytes = layout.bytes;
     this.stride = prepared.ensemble.nFeatures * this.R;
     // Filled with a fraction so V8 holds it as an array of doubles from the start.
@@ -63,8 +65,8 @@ export class TreeShapTables {
     b.phi.fill(0, 0, b.rows * this.stride);
     for (const t of this.trees) {
       routeRows(t, b, this.off);
-      addPairs(t, b, this.off, this.R);
-      addLeaves(t, b, this.off, this.R);
+      addPairs(t, this.coef, b, this.off, this.R);
+      addLeaves(t, this.coef, b, this.off, this.R);
     }
     for (let i = 0; i < b.rows * this.stride; i++) out[outOffset + i]! += b.phi[i]!;
   }
