@@ -203,11 +203,10 @@ export async function buildApp(config: Config): Promise<Plinth> {
     reply.header('x-request-id', request.id);
     done();
   });
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    // While draining, close each connection after its response so shutdown need not wait out keep-alive.
-    if (lifecycle.isDraining) reply.header('connection', 'close');
-    done(null, payload);
-  });
+  // Once draining, each connection closes after its response so shutdown need not wait out
+  // keep-alive. A listener added then (ahead of Fastify's, which may answer synchronously) rather
+  // than an onSend hook, which every response would pay.
+  lifecycle.onDrain(() => app.server.prependListener('request', (_request, response) => response.setHeader('connection', 'close')));
   registerV2Routes(app, deps);
   registerRecordsRoutes(app, deps);
   registerMlflowRoutes(app, deps);

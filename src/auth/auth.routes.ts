@@ -46,13 +46,12 @@ export interface AuthRouteOptions {
 }
 
 /**
- * The security domain's routes. Registers @fastify/cookie on `app` itself, so that
- * `auth.authenticator.authenticate(request)` can read the session cookie on every route; the
- * form-body parser only inside the scopes of /oauth/* and /login, so no other route starts
- * accepting form posts. Expects the shared `Error` schema to be registered (app.ts does).
+ * The security domain's routes. @fastify/cookie and the form-body parser are registered only
+ * inside the scopes that use them (/login and /logout; /oauth/*), so no other route starts
+ * accepting form posts and no other response pays the cookie hooks (the authenticator reads the
+ * session cookie itself). Expects the shared `Error` schema to be registered (app.ts does).
  */
 export async function registerAuthRoutes(app: FastifyInstance, auth: AuthServices, options: AuthRouteOptions = {}): Promise<void> {
-  await app.register(fastifyCookie);
   const { login, token } = options.rateLimits ?? {};
   const limiter = login || token ? await registerRateLimits(app) : undefined;
   const tokenLimit = limiter?.('token requests', token, clientNamed);
@@ -213,6 +212,7 @@ function cookieOptions(req: FastifyRequest, expires?: Date): CookieSerializeOpti
 }
 
 async function sessionRoutes(scope: FastifyInstance, { auth, limit }: Deps): Promise<void> {
+  await scope.register(fastifyCookie);
   await scope.register(fastifyFormbody);
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
 

@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-// request.cookies: registered by registerAuthRoutes; typed by the plugin's declarations.
-import type {} from '@fastify/cookie';
+import { fastifyCookie } from '@fastify/cookie';
 import type { SpaceMembershipLookup } from '../storage/auth-ports.js';
 import type { SpaceRole } from '../storage/ports.js';
 import type { AccessTokenService } from './access-token.service.js';
@@ -53,7 +52,9 @@ export class Authenticator {
       if (!match) throw bearerInvalidRequest('the Authorization header must be "Bearer <token>"');
       return this.fromBearer(match[1]!);
     }
-    const sessionId = request.cookies?.[SESSION_COOKIE];
+    // Parsed here, only when a request brings cookies: @fastify/cookie's hooks stay on the session routes.
+    const cookies = request.headers.cookie;
+    const sessionId = cookies === undefined ? undefined : fastifyCookie.parse(cookies)[SESSION_COOKIE];
     if (sessionId) return this.fromSession(request, sessionId);
     throw missingCredentials();
   }

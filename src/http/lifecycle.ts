@@ -3,13 +3,21 @@ export class Lifecycle {
   readonly startedAt = new Date();
   private loaded = false;
   private draining = false;
+  private readonly drainListeners: (() => void)[] = [];
 
   markLoaded(): void {
     this.loaded = true;
   }
 
   startDraining(): void {
+    if (this.draining) return;
     this.draining = true;
+    for (const listener of this.drainListeners) listener();
+  }
+
+  /** Runs `listener` when draining starts: work that costs nothing per request before then. */
+  onDrain(listener: () => void): void {
+    this.drainListeners.push(listener);
   }
 
   get ready(): boolean {
