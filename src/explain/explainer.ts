@@ -401,18 +401,24 @@ export class Explainer {
     this.explainedRows += x.rows;
     const useTables = this.tablesFor(x.rows);
     const raw = new Float64Array(x.rows * M * R);
-    if (useTables) useTables.explainRows(x, raw);
-    else for (let i = 0; i < x.rows; i++) this.pathShap!.explain(x.data, raw.subarray(i * M * R, (i + 1) * M * R), i * x.cols);
-    const values: Float64Array[] = [];
-    const output: Float64Array[] = [];
-    const scores = predictRawBatch(e, x);
+    let scores: Float64Array;
+    if (useTables) useTables.explainRows(x, raw, (scores = new Float64Array(x.rows * R)));
+    else {
+      for (let i = 0; i < x.rows; i++) this.pathShap!.explain(x.data, raw.subarray(i * M * R, (i + 1) * M * R), i * x.cols);
+      scores = predictRawBatch(e, x);
+    }
+    // Every row's values and outputs are views of two arrays: one allocation each, not one per row.
+    const valuesAll = new Float64Array(x.rows * M * C);
+    const outputAll = new Float64Array(x.rows * C);
+    const values: Float64Array[] = new Array(x.rows);
+    const output: Float64Array[] = new Array(x.rows);
     for (let i = 0; i < x.rows; i++) {
-      const v = new Float64Array(M * C);
+      const v = valuesAll.subarray(i * M * C, (i + 1) * M * C);
       head.addRawAttributions(raw.subarray(i * M * R, (i + 1) * M * R), M, v);
-      values.push(v);
-      const o = new Float64Array(C);
+      values[i] = v;
+      const o = outputAll.subarray(i * C, (i + 1) * C);
       head.rawColumns(scores.subarray(i * R, (i + 1) * R), o);
-      output.push(o);
+      output[i] = o;
     }
     const base = new Float64Array(C);
     head.rawColumns(prepared.expected, base);

@@ -126,3 +126,24 @@ export function addLeaves(t: TreeLayout, coef: Float64Array, b: RowBlock, off: I
     }
   }
 }
+
+/**
+ * Raw scores: the leaf a row reaches is the one whose path it followed at every split (off 0),
+ * so its values are added here instead of walking the tree again. One leaf per tree and trees in
+ * order: the sums are predictRawBatch's, bit for bit. A one-leaf tree adds its root's values.
+ */
+export function addReached(t: TreeLayout, b: RowBlock, off: Int32Array, R: number, scores: Float64Array, scoresOffset: number): void {
+  const { leafValues: values, leafD } = t;
+  const first = t.splitFeature.length;
+  if (first === 0) {
+    for (let r = 0; r < b.rows; r++) for (let k = 0; k < R; k++) scores[scoresOffset + r * R + k]! += t.tree.values[k]!;
+    return;
+  }
+  for (let l = 0; l < leafD.length; l++) {
+    const offLeaf = (first + l) * BLOCK;
+    for (let r = 0; r < b.rows; r++) {
+      if (off[offLeaf + r] !== 0) continue;
+      for (let k = 0; k < R; k++) scores[scoresOffset + r * R + k]! += values[l * R + k]!;
+    }
+  }
+}

@@ -14,7 +14,7 @@
 import type { PreparedEnsemble } from './tree-shap.js';
 import type { Matrix } from './tree-ensemble.types.js';
 import { buildTables } from './tree-shap-tables.builder.js';
-import { BLOCK, addLeaves, addPairs, routeRows, type RowBlock } from './tree-shap-tables.kernels.js';
+import { BLOCK, addLeaves, addPairs, addReached, routeRows, type RowBlock } from './tree-shap-tables.kernels.js';
 import { layTables, type TablesLayout, type TreeLayout } from './tree-shap-tables.layout.js';
 
 export { layTables, type TablesLayout } from './tree-shap-tables.layout.js';
@@ -30,6 +30,7 @@ export class TreeShapTables {
   /** A block's SHAP values (see RowBlock). */
   private readonly phi: number[];
   private readonly stride: number;
+  private readonly base: Float64Array;
   readonly bytes: number;
 
   /** Builds the tables; pass the layout when `layTables` already made one (it throws here for paths over 16 features). */
@@ -41,6 +42,7 @@ export class TreeShapTables {
     this.off = new Int32Array(BLOCK * Math.max(0, ...layout.trees.map((t) => t.splitNode.length + t.leafD.length)));
     this.bytes = layout.bytes;
     this.stride = prepared.ensemble.nFeatures * this.R;
+    this.base = prepared.ensemble.base;
     // Filled with a fraction so V8 holds it as an array of doubles from the start.
     this.phi = Array.from({ length: BLOCK * this.stride }, () => 0.5);
   }
@@ -51,22 +53,27 @@ export class TreeShapTables {
     return phi;
   }
 
-  /** SHAP values of every row of m into out (rows x features x scores). */
-  explainRows(m: Matrix, out: Float64Array): Float64Array {
+  /**
+   * SHAP values of every row of m into out (rows x features x scores); with `scores` (rows x
+   * scores), the raw scores too, as predictRawBatch gives them, from the same routing.
+   */
+  explainRows(m: Matrix, out: Float64Array, scores?: Float64Array): Float64Array {
+    if (scores) for (let i = 0; i < m.rows; i++) scores.set(this.base, i * this.R);
     for (let first = 0; first < m.rows; first += BLOCK) {
       const rows = Math.min(BLOCK, m.rows - first);
-      this.explainBlock({ rows, x: m.data, xOffset: first * m.cols, xStride: m.cols, phi: this.phi, phiStride: this.stride }, out, first * this.stride);
+      this.explainBlock({ rows, x: m.data, xOffset: first * m.cols, xStride: m.cols, phi: this.phi, phiStride: this.stride }, out, first * this.stride, scores, first * this.R);
     }
     return out;
   }
 
   /** Tree by tree over the block, so each tree's tables stay in cache; then adds the block's values to out from outOffset. */
-  private explainBlock(b: RowBlock, out: Float64Array, outOffset: number): void {
+  private explainBlock(b: RowBlock, out: Float64Array, outOffset: number, scores?: Float64Array, scoresOffset = 0): void {
     b.phi.fill(0, 0, b.rows * this.stride);
     for (const t of this.trees) {
       routeRows(t, b, this.off);
       addPairs(t, this.coef, b, this.off, this.R);
       addLeaves(t, this.coef, b, this.off, this.R);
+      if (scores) addReached(t, b, this.off, this.R, scores, scoresOffset);
     }
     for (let i = 0; i < b.rows * this.stride; i++) out[outOffset + i]! += b.phi[i]!;
   }

@@ -105,3 +105,23 @@ test('predictRawBatch gives predictRaw\'s scores exactly, for every split rule a
   const batch = predictRawBatch(e, rows);
   for (let i = 0; i < rows.rows; i++) assert.deepEqual(batch.subarray(i * 3, i * 3 + 3), predictRaw(e, rows.data, new Float64Array(3), i * 6));
 });
+
+test('the tables give predictRawBatch\'s raw scores bit for bit from their own routing (every split rule, missing values, a one-leaf tree, 1 to 3 scores)', () => {
+  for (const scores of [1, 2, 3]) {
+    const e = randomEnsemble(60 + scores, { trees: 5, depth: 6, features: 6, scores, allModes: scores !== 1, cover: true });
+    const leaf: Tree = {
+      feature: Int32Array.of(-1), threshold: new Float64Array(1), mode: new Uint8Array(1), yes: Int32Array.of(-1), no: Int32Array.of(-1),
+      missingYes: new Uint8Array(1), cover: Float64Array.of(1), values: Float64Array.from({ length: scores }, (_, k) => 0.1 + 0.3 * k), depth: 0,
+    };
+    e.trees.splice(2, 0, leaf);
+    e.base = Float64Array.from({ length: scores }, (_, k) => 0.7 - k);
+    const tables = new TreeShapTables(prepareEnsemble(e));
+    // 150 rows: three blocks, the last one partial.
+    const rows = randomRows(70 + scores, 150, 6, scores === 1 ? 0 : 0.2);
+    const width = 6 * scores;
+    const raw = new Float64Array(rows.rows * scores);
+    const phi = tables.explainRows(rows, new Float64Array(rows.rows * width), raw);
+    assert.deepEqual(raw, predictRawBatch(e, rows));
+    assert.deepEqual(phi, tables.explainRows(rows, new Float64Array(rows.rows * width)), 'the same values with or without scores');
+  }
+});
