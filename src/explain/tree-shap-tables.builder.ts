@@ -70,16 +70,19 @@ class TableBuilder {
     const { pairTrue, pairFalse } = this;
     this.leafTable(z, zTrue, d, pairTrue, 0);
     this.leafTable(z, zFalse, d, pairFalse, 0);
-    const line = d * R;
+    // Pairs have one or two scores (the layout makes none beyond); the second is written only when there is one.
+    const [true0, true1, false0, false1] = [values[l * R]!, values[l * R + R - 1]!, values[(l + 1) * R]!, values[(l + 1) * R + R - 1]!];
     for (let key = 0; key < 2 << d; key++) {
       const mTrue = key >> 1;
       // A row following the split's feature to the true leaf cannot follow it to the false one too.
       if (mTrue & bit && !(key & 1)) continue;
       const mFalse = key & 1 ? mTrue ^ bit : mTrue;
-      for (let j = 0; j < d; j++) {
+      let o = off + key * d * R;
+      for (let j = 0; j < d; j++, o += R) {
         const cTrue = pairTrue[mTrue * d + j]!;
         const cFalse = pairFalse[mFalse * d + j]!;
-        for (let k = 0; k < R; k++) out[off + key * line + j * R + k] = values[l * R + k]! * cTrue + values[(l + 1) * R + k]! * cFalse;
+        out[o] = true0 * cTrue + false0 * cFalse;
+        if (R === 2) out[o + 1] = true1 * cTrue + false1 * cFalse;
       }
     }
   }
