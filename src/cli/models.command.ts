@@ -31,6 +31,7 @@ interface VersionBody {
   size: number;
   tags: string[];
   artifacts?: { path: string }[];
+  manifest?: { xgboost?: unknown } | null;
 }
 
 interface ModelBody {
@@ -95,7 +96,8 @@ export async function pushModel(path: string, options: PushOptions): Promise<voi
     const artifacts = body.artifacts?.length ?? 1;
     console.log(
       `registered ${body.model} version ${body.version} in space ${body.space} (models:/${body.model}/${body.version}): ` +
-        `model.onnx ${body.size} bytes, sha256 ${body.sha256}, ${artifacts} artifact${artifacts === 1 ? '' : 's'}` +
+        // An XGBoost version's size and digest are its booster's (model.onnx is compiled from it).
+        `${body.manifest?.xgboost ? 'XGBoost model' : 'model.onnx'} ${body.size} bytes, sha256 ${body.sha256}, ${artifacts} artifact${artifacts === 1 ? '' : 's'}` +
         (body.tags.length ? `, tags ${body.tags.join(', ')}` : ''),
     );
   } finally {

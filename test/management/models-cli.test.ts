@@ -1,11 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, symlink, writeFile, cp } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile, cp } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertReadableFailure, plinth } from '../helpers/cli.js';
-import { EXAMPLES, exampleModels, post, startServer, type TestServer } from '../helpers/server.js';
+import { EXAMPLES, exampleModels, post, SHARED, startServer, type TestServer } from '../helpers/server.js';
 import { PICKLE } from '../registry/archive-builders.js';
 import { send } from './registry-http.js';
 
@@ -56,6 +57,16 @@ describe('plinth models push / list', () => {
     assert.equal(body.space, 'lab');
     assert.equal(body.version, 1);
     assert.equal((await send('GET', `${server.url}/api/v1/models/flowers?space=lab`)).json.description, 'From the CLI');
+  });
+
+  test('push of an XGBoost JSON booster reports the booster (its size and digest), not the compiled model.onnx', async () => {
+    const file = join(SHARED, 'xgb_breast_cancer.json');
+    const bytes = await readFile(file);
+    assert.equal((await send('POST', `${server.url}/api/v1/spaces`, { name: 'boosters' })).status, 201);
+    const run = await plinth(['models', 'push', file, '--name', 'xgb', '--space', 'boosters', '--url', server.url]);
+    assert.equal(run.code, 0, run.stderr);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    assert.match(run.stdout, new RegExp(`^registered xgb version 1 in space boosters \\(models:/xgb/1\\): XGBoost model ${bytes.length} bytes, sha256 ${sha256}, `));
   });
 
   test('list prints every model of a space', async () => {
