@@ -1,4 +1,5 @@
 import { LOG_LINK_OBJECTIVES, type XgboostModel } from '../explain/xgboost-json.loader.js';
+import { treeEnsembleAttributes } from '../explain/tree-ensemble.writer.js';
 import { ELEM, writeOnnxModel, type OnnxAttribute, type OnnxNodeSpec, type OnnxValueSpec } from '../runtime/onnx/onnx-model.writer.js';
 
 /**
@@ -23,44 +24,16 @@ const ML_OPSET = 3;
 const ONNX_OPSET = 15;
 const IR_VERSION = 8;
 
-const MODE_NAMES = ['LEAF', 'BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ'];
-
-/** nodes_* attributes and one weight per leaf (for the tree's raw score), with local node ids. */
+/**
+ * Each tree's leaves weigh on the one score (class or target) the booster grew the tree for. The
+ * loader numbers nodes breadth-first from the root, which ONNX Runtime needs listed first.
+ */
 function ensembleAttributes(model: XgboostModel, prefix: 'class' | 'target'): Record<string, OnnxAttribute> {
   const { trees, nScores } = model.ensemble;
-  const nodes = { treeids: [] as number[], nodeids: [] as number[], featureids: [] as number[], values: [] as number[], modes: [] as string[],
-    truenodeids: [] as number[], falsenodeids: [] as number[], missing: [] as number[], hitrates: [] as number[] };
-  const weights = { treeids: [] as number[], nodeids: [] as number[], ids: [] as number[], weights: [] as number[] };
-  trees.forEach((tree, t) => {
-    const score = model.treeScores[t]!;
-    // The loader numbers nodes breadth-first from the root, which ONNX Runtime needs listed first.
-    for (let n = 0; n < tree.feature.length; n++) {
-      const leaf = tree.feature[n]! < 0;
-      nodes.treeids.push(t);
-      nodes.nodeids.push(n);
-      nodes.featureids.push(leaf ? 0 : tree.feature[n]!);
-      nodes.values.push(leaf ? 0 : tree.threshold[n]!);
-      nodes.modes.push(MODE_NAMES[tree.mode[n]!]!);
-      nodes.truenodeids.push(leaf ? 0 : tree.yes[n]!);
-      nodes.falsenodeids.push(leaf ? 0 : tree.no[n]!);
-      nodes.missing.push(tree.missingYes[n]!);
-      nodes.hitrates.push(tree.cover ? tree.cover[n]! : 1);
-      if (leaf) {
-        weights.treeids.push(t);
-        weights.nodeids.push(n);
-        weights.ids.push(score);
-        weights.weights.push(tree.values[n * nScores + score]!);
-      }
-    }
+  return treeEnsembleAttributes(trees, prefix, {
+    hitrates: model.ensemble.hasCover,
+    leafWeights: (t, n) => [[model.treeScores[t]!, trees[t]!.values[n * nScores + model.treeScores[t]!]!]],
   });
-  return {
-    nodes_treeids: { ints: nodes.treeids }, nodes_nodeids: { ints: nodes.nodeids }, nodes_featureids: { ints: nodes.featureids },
-    nodes_values: { floats: nodes.values }, nodes_modes: { strings: nodes.modes }, nodes_truenodeids: { ints: nodes.truenodeids },
-    nodes_falsenodeids: { ints: nodes.falsenodeids }, nodes_missing_value_tracks_true: { ints: nodes.missing },
-    ...(model.ensemble.hasCover ? { nodes_hitrates: { floats: nodes.hitrates } } : {}),
-    [`${prefix}_treeids`]: { ints: weights.treeids }, [`${prefix}_nodeids`]: { ints: weights.nodeids },
-    [`${prefix}_ids`]: { ints: weights.ids }, [`${prefix}_weights`]: { floats: weights.weights },
-  };
 }
 
 /** The link XGBoost applies to a regressor's margin, as an ONNX operator. */
