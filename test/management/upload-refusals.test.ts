@@ -55,6 +55,18 @@ describe('bad uploads over HTTP', () => {
     await assertNothingLeft('evil');
   }
 
+  test('refused before its body is read, a small upload is still read to the end, so the client gets the 400 (not a broken pipe) on a connection that stays open', async () => {
+    const { head, tail, contentType } = multipartPieces('model.pkl');
+    const filler = Buffer.alloc(64 * 1024, 0x61);
+    const pieces = [Buffer.concat([head, PICKLE]), filler, filler, tail];
+    const total = pieces.reduce((n, p) => n + p.length, 0);
+    const r = await rawRequest(url('/api/v1/models/evil/versions'), { headers: { 'content-type': contentType, 'content-length': total }, pieces, pauseMs: 100 });
+    assertRefused(r, 400, 'INVALID_INPUT', /Plinth accepts ONNX models only/);
+    assert.equal(r.written, total, 'the answer came after the whole body was sent');
+    assert.notEqual(r.headers.connection, 'close');
+    await assertNothingLeft('evil');
+  });
+
   test("archive entries with '../' or absolute paths are 400 naming the entry", async () => {
     await refused('m.zip', zipWith({ name: '../evil', data: EVIL }), 400, 'INVALID_INPUT', /upload entry '\.\.\/evil' refused: the path has a '\.\.' segment/);
     await refused('m.zip', zipWith({ name: 'assets/../../../evil', data: EVIL }), 400, 'INVALID_INPUT', /'\.\.' segment/);

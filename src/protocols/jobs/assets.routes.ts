@@ -10,6 +10,7 @@ import { pageLimit } from '../management/pagination.schema.js';
 import { errorResponses } from '../shared/common.schema.js';
 import { openAssetUpload } from './asset-upload.js';
 import { AssetList, AssetListQuery, AssetParams, AssetResponse, SpaceQuery, UploadQuery } from './jobs.schema.js';
+import { settleRefusedUpload } from '../../http/refused-upload.js';
 
 const tags = ['data assets'];
 const error = Type.Ref('Error');
@@ -73,7 +74,7 @@ export function registerAssetRoutes(base: FastifyInstance, assets: DataAssetServ
         });
         return reply.status(201).header('location', `/api/v1/assets/${row.id}`).send(await assetView(row, spaces));
       } catch (err) {
-        if (!req.raw.complete) reply.header('connection', 'close');
+        await settleRefusedUpload(req, reply);
         throw uploadError(err, limit);
       }
     });

@@ -15,6 +15,7 @@ import {
 } from './models.schema.js';
 import { checkUploadHeaders, formLimits, openUpload, uploadError } from './multipart-upload.js';
 import { PageQueryFields, pageInMemory, pageLimit, toWirePage } from './pagination.schema.js';
+import { settleRefusedUpload } from '../../http/refused-upload.js';
 
 const tags = ['registry'];
 const error = Type.Ref('Error');
@@ -307,8 +308,7 @@ function registerUploadRoute(app: FastifyInstance, registry: ModelRegistryServic
         const body = { ...versionView(space, model.name)(version), artifacts: await registry.listArtifacts(version) };
         return reply.status(201).header('location', versionUrl(space, model.name, version.version)).send(body);
       } catch (err) {
-        // Part of the body may still be unread: close the connection rather than read it.
-        if (!req.raw.complete) reply.header('connection', 'close');
+        await settleRefusedUpload(req, reply);
         throw uploadError(err, maxUploadBytes);
       }
     });
