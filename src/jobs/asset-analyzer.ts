@@ -140,7 +140,7 @@ export class AssetAnalyzer {
             this.rows++;
             return;
           }
-          // The header, as CsvScanner would split it.
+          // The header, split by CsvSplitter as every record is.
           const text = bytes.toString('utf8', start, end);
           const r = quoted ? splitter.quoted(text, 0, text.length, line) : splitter.plain(text, 0, text.length, line);
           const names: string[] = [];

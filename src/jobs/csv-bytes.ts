@@ -1,10 +1,10 @@
 /**
- * The job worker's CSV reader: CsvScanner's record finding (csv-scanner.ts) done on the UTF-8
+ * The job worker's CSV reader: RFC 4180 record finding done on the UTF-8
  * bytes themselves, so the common record (plain numeric cells) is never decoded into a string:
  * the worker parses its cells straight from the bytes into the feature matrix. A record is
  * handed over as a byte range, with a flag saying whether it holds a quote character (such a
- * record, or one the fast parse declines, is decoded and split by CsvSplitter exactly as
- * CsvScanner would). The same rules as CsvScanner: RFC 4180 quoting, CRLF or LF, blank lines
+ * record, or one the fast parse declines, is decoded and split by CsvSplitter). The rules
+ * (test/jobs/csv-scanner.reference.ts states them on text): RFC 4180 quoting, CRLF or LF, blank lines
  * skipped, line numbers counted across quoted line breaks, a record longer than
  * `maxRecordChars` characters skipped whole (its bytes dropped as they come) and reported.
  *

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CsvByteReader } from '../../src/jobs/csv-bytes.js';
-import { CsvScanner, CsvSplitter, fieldText } from '../../src/jobs/csv-scanner.js';
+import { CsvSplitter, fieldText } from '../../src/jobs/csv-scanner.js';
+import { CsvScanner } from './csv-scanner.reference.js';
 
 /** A small deterministic generator (tests must not depend on Math.random). */
 function rng(seed: number) {

@@ -94,7 +94,7 @@ class Job {
     if (input.format === 'csv') {
       const dialect = input.dialect ?? { delimiter: ',', quote: '"', bom: false };
       // Records are found on the bytes; a plain numeric record is parsed from them directly, any
-      // other (quotes, an unusual cell, an error to report) is decoded and split as CsvScanner would.
+      // other (quotes, an unusual cell, an error to report) is decoded and split by CsvSplitter.
       const splitter = new CsvSplitter(dialect.delimiter, dialect.quote);
       const delimiter = dialect.delimiter.charCodeAt(0);
       const split = (bytes: Buffer, start: number, end: number, line: number, quoted: boolean) => {
