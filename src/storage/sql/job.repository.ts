@@ -3,7 +3,7 @@ import { sql, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { JobEventLevel, JobEventRow, JobListQuery, JobPatch, JobRepository, JobRow, JobSpec, JobStatus, NewJob } from '../job-ports.js';
 import type { Page, PageRequest } from '../ports.js';
 import { notFound } from '../storage.errors.js';
-import { fromJson, nowIso, toJson } from './json-column.js';
+import { fromJson, nowIso, patchColumns, toJson } from './json-column.js';
 import { checkLimit, decodeCursor, toPage } from './pagination.js';
 import type { Database, JobsTable } from './schema.js';
 import { isForeignKeyViolation } from './sql-errors.js';
@@ -118,12 +118,7 @@ export class SqlJobRepository implements JobRepository {
   }
 
   async update(id: string, patch: JobPatch, when: { status?: readonly JobStatus[]; chunksCommitted?: number } = {}): Promise<JobRow | undefined> {
-    const set: Record<string, unknown> = { updated_at: nowIso() };
-    for (const [key, value] of Object.entries(patch) as [keyof JobPatch, unknown][]) {
-      if (value === undefined) continue;
-      set[COLUMNS[key]] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
-    }
-    let q = this.db.updateTable('jobs').set(set).where('id', '=', id);
+    let q = this.db.updateTable('jobs').set(patchColumns(patch, COLUMNS)).where('id', '=', id);
     if (when.status) q = q.where('status', 'in', [...when.status]);
     if (when.chunksCommitted !== undefined) q = q.where('chunks_committed', '=', when.chunksCommitted);
     const result = await q.executeTakeFirst();

@@ -15,3 +15,15 @@ export function normalizeTags(tags: readonly string[] | undefined): string[] {
 }
 
 export const nowIso = (): string => new Date().toISOString();
+
+/**
+ * The SET clause of a partial update: each defined patch field under its column name (booleans
+ * as SQLite's 0/1), plus updated_at.
+ */
+export function patchColumns<P extends object>(patch: P, columns: Record<keyof P, string>): Record<string, unknown> {
+  const set: Record<string, unknown> = { updated_at: nowIso() };
+  for (const [key, value] of Object.entries(patch) as [keyof P, unknown][]) {
+    if (value !== undefined) set[columns[key]] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+  }
+  return set;
+}

@@ -4,7 +4,7 @@ import { PlinthError, printable } from '../../core/errors.js';
 import type { NewSchedule, ScheduleListQuery, SchedulePatch, ScheduleRepository, ScheduleRow, ScheduleStatus } from '../job-ports.js';
 import type { Page } from '../ports.js';
 import { notFound } from '../storage.errors.js';
-import { fromJson, nowIso, toJson } from './json-column.js';
+import { fromJson, nowIso, patchColumns, toJson } from './json-column.js';
 import { afterNameCursor, checkLimit, toPage } from './pagination.js';
 import type { Database, JobSchedulesTable } from './schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
@@ -86,9 +86,7 @@ export class SqlScheduleRepository implements ScheduleRepository {
   }
 
   async update(id: string, patch: SchedulePatch): Promise<ScheduleRow | undefined> {
-    const set: Record<string, unknown> = { updated_at: nowIso() };
-    for (const [key, value] of Object.entries(patch) as [keyof SchedulePatch, unknown][]) if (value !== undefined) set[COLUMNS[key]] = value;
-    const r = await this.db.updateTable('job_schedules').set(set).where('id', '=', id).executeTakeFirst();
+    const r = await this.db.updateTable('job_schedules').set(patchColumns(patch, COLUMNS)).where('id', '=', id).executeTakeFirst();
     return r.numUpdatedRows === 0n ? undefined : this.get(id);
   }
 
