@@ -1,25 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { EXAMPLES, ROOT } from '../helpers/server.js';
+import { EXAMPLES } from '../helpers/server.js';
+import { startServeProcess, type Exit } from '../helpers/serve-process.js';
 import { basic, bearer, login, postForm, request, send } from './auth-server.js';
 
 const ADMIN_PASSWORD = 'Adm1n-Pa55word-Secret-7f3a';
 const WRONG_PASSWORD = 'Wr0ng-Pa55word-Guess-91c2';
 const SETOSA = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * `plinth serve` as a child process with debug logging and the access log on, its stdout and
@@ -28,8 +19,8 @@ async function freePort(): Promise<number> {
 describe('no secret, password, token or key appears in the log', () => {
   let dir: string;
   let child: ChildProcess;
-  let exited: Promise<void>;
-  let log = '';
+  let exited: Promise<Exit>;
+  let output: () => string;
   let base: string;
   const secrets = new Map<string, string>();
   const keep = (what: string, value: string) => {
@@ -40,31 +31,15 @@ describe('no secret, password, token or key appears in the log', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'plinth-logs-'));
     await cp(join(EXAMPLES, 'iris'), join(dir, 'iris'), { recursive: true });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--models', dir, '--port', String(port), '--host', '127.0.0.1'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PLINTH_LOG_LEVEL: 'debug',
-        PLINTH_ACCESS_LOG: 'true',
-        PLINTH_AUTH: 'on',
-        PLINTH_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        PLINTH_DATA_DIR: join(dir, '.data'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const server = await startServeProcess(['--models', dir], {
+      PLINTH_LOG_LEVEL: 'debug',
+      PLINTH_ACCESS_LOG: 'true',
+      PLINTH_AUTH: 'on',
+      PLINTH_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      PLINTH_DATA_DIR: join(dir, '.data'),
     });
-    child.stdout!.on('data', (chunk) => (log += chunk));
-    child.stderr!.on('data', (chunk) => (log += chunk));
-    exited = new Promise((resolve) => child.on('exit', () => resolve()));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ready = await fetch(`${base}/v2/health/ready`).then((r) => r.status, () => 0);
-      if (ready === 200) break;
-      if (child.exitCode !== null) throw new Error(`the server exited early:\n${log}`);
-      if (Date.now() > deadline) throw new Error(`the server was not ready within 60 s:\n${log}`);
-      await delay(100);
-    }
+    ({ child, exited, output } = server);
+    base = server.url;
   });
 
   after(async () => {
@@ -136,6 +111,7 @@ describe('no secret, password, token or key appears in the log', () => {
     await exited;
 
     // The log was written, at debug level with the access log on, and covers these requests...
+    const log = output();
     const lines = log.split('\n').filter((l) => l.startsWith('{'));
     assert.ok(lines.filter((l) => l.includes('"incoming request"')).length >= 15, `access log lines missing:\n${log.slice(0, 2000)}`);
     assert.ok(log.includes(`/api/v1/clients/${clientId}/rotate`), 'the access log names the routes called');

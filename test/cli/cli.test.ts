@@ -1,10 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertReadableFailure, plinth } from '../helpers/cli.js';
+import { freePort } from '../helpers/serve-process.js';
 import { EXAMPLES, FIXTURES, ROOT, exampleModels, startServer, type TestServer } from '../helpers/server.js';
 
 const IRIS_ONNX = join(EXAMPLES, 'iris/1/model.onnx');
@@ -161,10 +161,7 @@ describe('plinth predict', { concurrency: true }, () => {
   });
 
   test('a server that is not running exits 1 saying it cannot be reached', async () => {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await freePort(); // nothing listens on it
     const run = await plinth(['predict', 'iris', '--data', IRIS_RECORDS, '--url', `http://127.0.0.1:${port}`]);
     assert.equal(run.code, 1);
     assertReadableFailure(run, /cannot reach the server/, /ECONNREFUSED/);

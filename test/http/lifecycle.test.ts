@@ -1,23 +1,14 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/config.js';
-import { EXAMPLES, ROOT } from '../helpers/server.js';
-
-/** A free loopback port: listen on 0, read it, close. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { EXAMPLES } from '../helpers/server.js';
+import { startServeProcess, type Exit } from '../helpers/serve-process.js';
 
 type Answer = { status: number; body: string } | 'refused';
 
@@ -100,33 +91,14 @@ function assertBatchAnswer(answer: { status: number; json: any; text: string }, 
   assert.equal(probabilities.data.length, rows * 2);
 }
 
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
 /** `plinth serve` as a child process over a temp copy of breast-cancer and iris, once ready. */
 async function startServe(env: Record<string, string>) {
   const dir = await mkdtemp(join(tmpdir(), 'plinth-lifecycle-'));
   await cp(join(EXAMPLES, 'breast-cancer'), join(dir, 'breast-cancer'), { recursive: true });
   await cp(join(EXAMPLES, 'iris'), join(dir, 'iris'), { recursive: true });
-  const port = await freePort();
-  const args = ['serve', '--models', dir, '--port', String(port), '--host', '127.0.0.1', '--public-models', '*'];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, PLINTH_LOG_LEVEL: 'info', PLINTH_DATA_DIR: join(dir, '.data'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stdout!.on('data', (chunk) => (log += chunk));
-  child.stderr!.on('data', (chunk) => (log += chunk));
-  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const a = await rawGet(port, '/v2/health/ready');
-    if (a !== 'refused' && a.status === 200) break;
-    if (child.exitCode !== null) throw new Error(`the server exited early (${child.exitCode}):\n${log}`);
-    if (Date.now() > deadline) throw new Error(`the server was not ready within 60 s:\n${log}`);
-    await delay(100);
-  }
-  return { dir, port, child, exited, output: () => log };
+  const server = await startServeProcess(['--models', dir, '--public-models', '*'], { PLINTH_LOG_LEVEL: 'info', PLINTH_DATA_DIR: join(dir, '.data'), ...env });
+  return { dir, ...server };
 }
 
 /** Waits for the process to exit, at most `ms`; a timeout shows as code -1. */

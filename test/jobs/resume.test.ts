@@ -1,22 +1,12 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXAMPLES, ROOT } from '../helpers/server.js';
+import { EXAMPLES } from '../helpers/server.js';
+import { freePort, startServeProcess } from '../helpers/serve-process.js';
 import { breastCancer, call, createBatchDeployment, onlinePredictions, parseCsv, uploadAsset, waitForJob } from './jobs-http.js';
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 const children = new Set<ChildProcess>();
 after(() => {
@@ -25,21 +15,10 @@ after(() => {
 
 /** `plinth serve` as a child process over a data directory, ready when /v2/health/ready answers. */
 async function serve(dataDir: string, modelsDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    cwd: ROOT,
-    env: { ...process.env, PLINTH_AUTH: 'off', PLINTH_DATA_DIR: dataDir, PLINTH_MODELS: modelsDir, PLINTH_PORT: String(port), PLINTH_HOST: '127.0.0.1', PLINTH_LOG_LEVEL: 'warn', PLINTH_JOB_CHUNK_ROWS: '100' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const { child } = await startServeProcess(['--models', modelsDir], { PLINTH_AUTH: 'off', PLINTH_DATA_DIR: dataDir, PLINTH_LOG_LEVEL: 'warn', PLINTH_JOB_CHUNK_ROWS: '100' }, port);
   children.add(child);
   child.once('exit', () => children.delete(child));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/health/ready`).then((r) => r.ok, () => false);
-    if (ok) return child;
-    if (Date.now() > deadline) throw new Error('the server did not become ready');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return child;
 }
 
 test('SIGKILL mid-job with explanations: after a restart the job resumes from its last committed chunk; every valid row is in the output once, in order, with its explanation', { timeout: 120_000 }, async () => {

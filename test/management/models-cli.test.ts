@@ -2,22 +2,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, symlink, writeFile, cp } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertReadableFailure, plinth } from '../helpers/cli.js';
 import { EXAMPLES, exampleModels, post, SHARED, startServer, type TestServer } from '../helpers/server.js';
 import { PICKLE } from '../registry/archive-builders.js';
+import { freePort } from '../helpers/serve-process.js';
 import { send } from './registry-http.js';
-
-/** A loopback port nothing listens on (taken, then released). */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
 
 const SETOSA = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
 
@@ -94,7 +85,7 @@ describe('plinth models push / list', () => {
     assert.equal((await send('GET', `${server.url}/api/v1/models/evil`)).status, 404);
 
     assertReadableFailure(await plinth(['models', 'push', join(work, 'nope'), '--name', 'x', '--url', server.url]), /cannot read .*nope: no such file or folder/);
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens on it
     assertReadableFailure(await plinth(['models', 'push', join(EXAMPLES, 'iris/1'), '--name', 'x', '--url', `http://127.0.0.1:${port}`]), new RegExp(`cannot reach the server at http://127\\.0\\.0\\.1:${port}: ECONNREFUSED`));
     assertReadableFailure(await plinth(['models', 'list', '--url', 'not a url']), /--url 'not a url' is not a valid URL/);
     const noName = await plinth(['models', 'push', join(EXAMPLES, 'iris/1')]);
