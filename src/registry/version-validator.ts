@@ -46,7 +46,9 @@ export async function validateVersion(intake: IntakeResult, validate: ModelValid
   } catch (err) {
     throw new PlinthError('LOAD_FAILED', `model.yaml does not match the model: ${loadFailureReason(err)}`);
   }
-  if (manifest?.xgboost) await checkXgboostArtifact(intake, manifest.xgboost, schema);
+  // A booster compiled at intake (the version's model file) is this graph, whose width the schema
+  // was just checked against; only a booster kept from elsewhere is read again and checked.
+  if (manifest?.xgboost && intake.model.path !== manifest.xgboost) await checkXgboostArtifact(intake, manifest.xgboost, schema);
   return { signature: graph.signature, graphLabels: graph.graphLabels, schema, manifest, metrics: { ...(manifest?.metrics ?? {}) } };
 }
 

@@ -111,3 +111,8 @@ test("a model.yaml naming an xgboost file must name one in the upload that reads
   const wider = await tarGzOf({ 'model.onnx': onnx, 'model.yaml': Buffer.from('xgboost: b.json\n'), 'b.json': json(small({ numFeature: 3 })) });
   await assert.rejects(upload('pair', 'm.tgz', wider), refusal('LOAD_FAILED', /'b.json' reads 3 features but the model 2/));
 });
+
+test('a compiled booster whose model.yaml lists another number of features is refused by the check against its graph', async () => {
+  const zip = await zipOf({ 'model.json': json(small()), 'model.yaml': Buffer.from('features:\n  - name: a\n  - name: b\n  - name: c\n') });
+  await assert.rejects(upload('three', 'm.zip', zip), refusal('LOAD_FAILED', /model.yaml does not match the model/));
+});
