@@ -15,6 +15,7 @@ import { registerV2Routes } from './protocols/open-inference/v2.routes.js';
 import { registerRecordsRoutes } from './protocols/records/records.routes.js';
 import { ErrorSchema } from './protocols/shared/common.schema.js';
 import type { ProtocolDeps } from './protocols/shared/protocol-deps.js';
+import { callContexts } from './protocols/shared/call-context.js';
 import { registerWmlRoutes } from './protocols/wml/wml.routes.js';
 import { registerPegaRoutes } from './protocols/pega/pega.routes.js';
 import { registerDeploymentRoutes } from './protocols/management/deployments.routes.js';
@@ -24,7 +25,10 @@ import type { JobService } from './jobs/job.service.js';
 import { createSqlJobRepositories } from './storage/sql/sql-job-repositories.js';
 import { registerManagementRoutes } from './protocols/management/management.routes.js';
 import { ModelManager } from './runtime/model-manager.js';
-import { OnnxRuntime } from './runtime/onnx/onnx.runtime.js';
+import { loadOnnxModel } from './runtime/onnx/onnx-session.loader.js';
+import { OrtThread } from './runtime/onnx/ort-thread.js';
+import { ParkedSessions } from './runtime/onnx/parked-sessions.js';
+import { resolveExecution, type ExecutionSettings } from './runtime/execution-settings.js';
 import { ArtifactCache } from './registry/artifact-cache.js';
 import { CanaryRouter } from './registry/canary-router.js';
 import { DeploymentPool } from './registry/deployment-pool.js';
@@ -124,17 +128,30 @@ async function wireSecurity(app: FastifyInstance, config: Config, db: Kysely<Dat
   return { auth, generatedAdminPassword: admin.generatedPassword };
 }
 
-/** Loads a model file for validation, reports what the session says, and releases it. */
-const validateWithOrt: ModelValidator = async (modelFile) => {
-  const runtime = await OnnxRuntime.load(modelFile, { intraOpThreads: 1 });
-  try {
-    return { signature: runtime.signature, graphLabels: runtime.graphLabels };
-  } finally {
-    await runtime.dispose();
-  }
-};
+/**
+ * Loads an upload in a thread (a large graph takes seconds: never on the event loop), reports
+ * what the session says, and parks the session for serving to take (the model loads once).
+ */
+function threadValidator(parked: ParkedSessions, intraOpThreads: number): ModelValidator {
+  return async (modelFile, digest) => {
+    const thread = await OrtThread.start(modelFile, { intraOpThreads, niceness: 0 });
+    if (digest) parked.park(digest, thread, intraOpThreads);
+    else await thread.dispose();
+    return { signature: thread.signature, graphLabels: thread.graphLabels };
+  };
+}
 
-const loadRuntime: RuntimeLoader = (file, options) => OnnxRuntime.load(file, options);
+/** Loads each version where its execution settings (or the auto rule) say, and logs the choice. */
+function runtimeLoader(config: Config, parked: ParkedSessions, log: FastifyInstance['log']): RuntimeLoader {
+  const defaults: ExecutionSettings = { execution: config.execution, instances: config.instances, maxQueueSize: config.maxQueueSize, queueTimeoutMs: config.queueTimeoutMs };
+  const rule = { inlineMaxRunUs: config.inlineMaxRunUs, inlineMaxLoadMs: config.inlineMaxLoadMs };
+  return async (spec) => {
+    const settings = resolveExecution(defaults, spec.execution);
+    const { runtime, choice } = await loadOnnxModel(spec.file, spec.options, settings, rule, spec.label, { sessions: parked, digest: spec.digest });
+    log.info({ session: spec.label, ...choice }, `runs ${choice.execution === 'inline' ? 'on the main thread' : `in ${choice.instances} thread(s)`}`);
+    return runtime;
+  };
+}
 
 /** The one place concrete adapters are chosen and wired together. */
 export async function buildApp(config: Config): Promise<Plinth> {
@@ -162,7 +179,9 @@ export async function buildApp(config: Config): Promise<Plinth> {
   const db = await openDatabase(join(config.dataDir, 'plinth.db'));
   const repos = createSqlRepositories(db);
   const blobs = await LocalFolderBlobStore.open(join(config.dataDir, 'blobs'));
-  const registry = new ModelRegistryService(repos, blobs, validateWithOrt, {
+  const parked = new ParkedSessions();
+  const loadRuntime = runtimeLoader(config, parked, app.log);
+  const registry = new ModelRegistryService(repos, blobs, threadValidator(parked, config.intraOpThreads), {
     tmpRoot: join(config.dataDir, 'tmp'),
     log: app.log,
     limits: { maxUploadBytes: Math.round(config.maxUploadMb * 1024 * 1024) },
@@ -190,7 +209,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
     return { name: resolved.model.name, version: String(resolved.version.version) };
   });
   const lifecycle = new Lifecycle();
-  const deps: ProtocolDeps = { inference, lifecycle, version: PLINTH_VERSION };
+  const deps: ProtocolDeps = { inference, lifecycle, version: PLINTH_VERSION, call: callContexts(config.requestTimeoutMs) };
 
   registerBodyParsers(app, config.maxJsonDepth);
   registerCsvParser(app);
@@ -221,6 +240,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
     await batch.stop();
     await pool.close();
     await models.close();
+    await parked.close();
     await db.destroy();
   });
 

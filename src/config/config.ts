@@ -23,6 +23,24 @@ export const ConfigSchema = Type.Object({
   sessionBudgetMb: Type.Number({ minimum: 0, default: 4096 }),
   /** ONNX Runtime intra-op threads per session; 0 = ORT's choice (one per core). */
   intraOpThreads: Type.Integer({ minimum: 0, maximum: 256, default: 1 }),
+  /**
+   * Where models run (docs/operations.md, "Instance groups"): `auto` loads each model in a thread,
+   * warms it up there and moves it to the main thread only if it loaded within inlineMaxLoadMs and
+   * a one-row run took at most inlineMaxRunUs; `inline` runs every model on the main thread;
+   * `threads` gives every model an instance group. A manifest's instance_group or a deployment's
+   * runtime settings override it per model.
+   */
+  execution: Type.Union([Type.Literal('auto'), Type.Literal('inline'), Type.Literal('threads')], { default: 'auto' }),
+  /** Sessions (threads) of an instance group. */
+  instances: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  /** Requests that may wait for a busy instance group; one more is refused with 429. */
+  maxQueueSize: Type.Integer({ minimum: 0, maximum: 100_000, default: 64 }),
+  /** Longest a request waits for a free instance before 503. */
+  queueTimeoutMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 10_000 }),
+  /** The auto rule: a model whose one-row warm-up run takes longer than this (µs) runs in threads. */
+  inlineMaxRunUs: Type.Integer({ minimum: 0, default: 1000 }),
+  /** The auto rule: a model that took longer than this (ms) to load runs in threads (loading it on the main thread would block as long). */
+  inlineMaxLoadMs: Type.Integer({ minimum: 0, default: 100 }),
   /** Largest request body in bytes (binary tensors included). */
   bodyLimit: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
   /**
@@ -107,6 +125,12 @@ const ENV: Record<keyof Config, string> = {
   dataDir: 'PLINTH_DATA_DIR',
   sessionBudgetMb: 'PLINTH_SESSION_BUDGET_MB',
   intraOpThreads: 'PLINTH_INTRA_OP_THREADS',
+  execution: 'PLINTH_EXECUTION',
+  instances: 'PLINTH_INSTANCES',
+  maxQueueSize: 'PLINTH_MAX_QUEUE_SIZE',
+  queueTimeoutMs: 'PLINTH_QUEUE_TIMEOUT_MS',
+  inlineMaxRunUs: 'PLINTH_INLINE_MAX_RUN_US',
+  inlineMaxLoadMs: 'PLINTH_INLINE_MAX_LOAD_MS',
   bodyLimit: 'PLINTH_BODY_LIMIT',
   maxUploadMb: 'PLINTH_MAX_UPLOAD_MB',
   maxJsonDepth: 'PLINTH_MAX_JSON_DEPTH',

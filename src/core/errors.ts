@@ -24,8 +24,16 @@ export const ERROR_STATUS = {
   LOAD_FAILED: 422,
   /** Too many attempts from this address or for this client or user (POST /login, POST /oauth/token); Retry-After says when to retry. */
   RATE_LIMITED: 429,
+  /** The model's queue is full (its max_queue_size): shed at once rather than waited on; Retry-After says when to retry. */
+  OVERLOADED: 429,
   MODEL_UNAVAILABLE: 503,
+  /** Waited in the model's queue longer than its queue timeout without starting; Retry-After says when to retry. */
+  QUEUE_TIMEOUT: 503,
+  /** The request's deadline (PLINTH_REQUEST_TIMEOUT_MS, or a shorter one it asked for) passed before its answer was ready. */
+  DEADLINE_EXCEEDED: 504,
   INTERNAL: 500,
+  /** The caller disconnected while its request waited: nothing is sent, the access log records 499 (nginx's convention). */
+  CLIENT_CLOSED: 499,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

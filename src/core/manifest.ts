@@ -52,6 +52,20 @@ export const PostprocessingStepSchema = Type.Object(
 );
 export type PostprocessingStep = Static<typeof PostprocessingStepSchema>;
 
+/** Triton's instance_group, for CPU threads: `auto` measures the model at load and picks inline or threads. */
+export const InstanceGroupSchema = Type.Object(
+  {
+    execution: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('inline'), Type.Literal('threads')])),
+    /** Sessions, each in its own thread (with execution threads, or auto choosing threads). */
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    /** Requests that may wait for a free instance; one more is refused with 429. */
+    max_queue_size: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    /** Longest wait for a free instance before 503. */
+    queue_timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000 })),
+  },
+  { additionalProperties: false },
+);
+
 export const TASKS = ['binary_classification', 'multiclass_classification', 'regression'] as const;
 export type Task = (typeof TASKS)[number];
 
@@ -95,6 +109,8 @@ export const ManifestSchema = Type.Object(
     preprocessing: Type.Optional(Type.Array(PreprocessingStepSchema, { minItems: 1, maxItems: 8 })),
     /** Steps run on the session's outputs, in this order. */
     postprocessing: Type.Optional(Type.Array(PostprocessingStepSchema, { minItems: 1, maxItems: 8 })),
+    /** Where the model runs and how much waiting it accepts (docs/operations.md, "Instance groups"); a deployment's runtime settings win. */
+    instance_group: Type.Optional(InstanceGroupSchema),
   },
   { additionalProperties: false },
 );

@@ -7,6 +7,7 @@ import { createExplainer, DEFAULT_EXPLAINER_LIMITS, type Explainer } from '../ex
 import type { RuntimeSource } from '../explain/feature-matrix.js';
 import { loadXgboostJson } from '../explain/xgboost-json.loader.js';
 import type { LazyModel } from '../runtime/lazy-model.js';
+import { copyingRuntime } from '../runtime/model-runtime.js';
 import { readOnnxGraph } from '../runtime/onnx/onnx-graph.reader.js';
 
 export interface ExplainerSource {
@@ -45,6 +46,6 @@ export function buildExplainer(model: LazyModel): Promise<Explainer> {
     file: model.source?.file,
     manifest: model.source?.manifest,
     schema: model.schema,
-    runtime: async () => (await model.acquire()).runtime,
+    runtime: async () => copyingRuntime((await model.acquire()).runtime),
   });
 }

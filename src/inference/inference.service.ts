@@ -7,6 +7,7 @@ import { checkShape, type Tensor } from '../core/tensor.js';
 import type { ExplainerInfo, ExplainOptions, Explainer, GlobalImportance } from '../explain/explainer.js';
 import type { Matrix } from '../explain/tree-ensemble.types.js';
 import type { LazyModel } from '../runtime/lazy-model.js';
+import type { CallContext } from '../runtime/model-runtime.js';
 import { rowsFromTensors } from './explain-input.js';
 import { buildExplainer } from './explainer.factory.js';
 import type { ModelManager, ModelStatus, ReadyModel } from '../runtime/model-manager.js';
@@ -153,7 +154,7 @@ export class InferenceService {
     }
   }
 
-  async infer(name: string, selector: VersionSelector, request: InferenceRequest): Promise<InferenceResponse> {
+  async infer(name: string, selector: VersionSelector, request: InferenceRequest, call?: CallContext): Promise<InferenceResponse> {
     const found = this.resolve(name, selector);
     const model = found instanceof Promise ? await found : found;
     const { signature } = model.runtime;
@@ -178,17 +179,17 @@ export class InferenceService {
       }
     }
     checkBatch(model, request.inputs[0]?.shape[0] ?? 0);
-    const results = await model.runtime.run([...given.values()], outputNames);
+    const results = await model.runtime.run([...given.values()], outputNames, call);
     return { modelName: model.name, modelVersion: model.version, id: request.id, outputs: outputNames.map((n) => results.get(n)!) };
   }
 
   /** Record-level prediction: records keyed by feature name in, labels / values and probabilities out. */
-  async predict(name: string, selector: VersionSelector, records: unknown[], options: PredictOptions = {}): Promise<Prediction> {
+  async predict(name: string, selector: VersionSelector, records: unknown[], options: PredictOptions = {}, call?: CallContext): Promise<Prediction> {
     const found = this.resolve(name, selector);
     const model = found instanceof Promise ? await found : found;
     checkBatch(model, records.length);
     const inputs = model.pipeline ? model.pipeline.recordsToTensors(records, options) : recordsToTensors(model.schema, records, options);
-    const outputs = await model.runtime.run(inputs, model.runtime.signature.outputs.map((o) => o.name));
+    const outputs = await model.runtime.run(inputs, model.runtime.signature.outputs.map((o) => o.name), call);
     const decoded = decodePredictions(model.schema, outputs, records.length, options.probabilities ?? true);
     return { modelName: model.name, modelVersion: model.version, schema: model.schema, ...decoded };
   }

@@ -3,11 +3,22 @@ import { PlinthError, printable, versionNotFound } from '../core/errors.js';
 import type { ServedDeployment, ServedDeployments, VersionSelector } from '../inference/inference.types.js';
 import type { LazyModel } from '../runtime/lazy-model.js';
 import type { OpenVersion } from '../runtime/version-loader.js';
+import type { ExecutionOverrides } from '../runtime/execution-settings.js';
 import type { DeploymentRow } from '../storage/ports.js';
 import type { CanaryRouter } from './canary-router.js';
 import type { ArtifactCache } from './artifact-cache.js';
 import type { ResolvedDeploymentVersions } from './deployment.service.js';
 import type { ResolvedVersion } from './model-registry.service.js';
+
+/** A deployment's runtime settings for where it runs (they win over the manifest's instance_group). */
+function executionOf(runtime: DeploymentRow['runtime']): ExecutionOverrides {
+  return {
+    ...(runtime.execution !== undefined && { execution: runtime.execution }),
+    ...(runtime.instances !== undefined && { instances: runtime.instances }),
+    ...(runtime.maxQueueSize !== undefined && { maxQueueSize: runtime.maxQueueSize }),
+    ...(runtime.queueTimeoutMs !== undefined && { queueTimeoutMs: runtime.queueTimeoutMs }),
+  };
+}
 
 /** Loads a session for a version (the app's openModelVersion with its runtime and budget). */
 export type VersionOpener = (spec: OpenVersion, label: string) => Promise<LazyModel>;
@@ -155,6 +166,8 @@ export class DeploymentPool implements ServedDeployments {
         manifest: (resolved.version.manifest ?? {}) as Manifest,
         options: { intraOpThreads: row.runtime.intraOpThreads ?? this.defaultThreads },
         maxBatchSize: row.runtime.maxBatchSize,
+        execution: executionOf(row.runtime),
+        digest: resolved.version.sha256,
       },
       `deployment ${row.name} (${resolved.model.name} ${version})`,
     );

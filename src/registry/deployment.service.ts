@@ -141,12 +141,19 @@ function checkAuthMode(mode: unknown): DeploymentAuthMode | undefined {
   return mode as DeploymentAuthMode;
 }
 
+const EXECUTIONS = ['auto', 'inline', 'threads'] as const;
+
 function checkRuntime(runtime: unknown): DeploymentRuntime | undefined {
   if (runtime === undefined) return undefined;
   if (runtime === null || typeof runtime !== 'object' || Array.isArray(runtime)) throw invalidInput('runtime must be an object');
-  const { intraOpThreads, maxBatchSize, ...rest } = runtime as Record<string, unknown>;
+  const { intraOpThreads, maxBatchSize, execution, instances, maxQueueSize, queueTimeoutMs, ...rest } = runtime as Record<string, unknown>;
   const unknownKeys = Object.keys(rest);
-  if (unknownKeys.length > 0) throw invalidInput(`runtime.${printable(unknownKeys[0]!, 40)} is not a runtime setting: use intraOpThreads and maxBatchSize`);
+  if (unknownKeys.length > 0) {
+    throw invalidInput(`runtime.${printable(unknownKeys[0]!, 40)} is not a runtime setting: use intraOpThreads, maxBatchSize, execution, instances, maxQueueSize and queueTimeoutMs`);
+  }
+  if (execution !== undefined && !EXECUTIONS.includes(execution as never)) {
+    throw invalidInput(`runtime.execution must be one of ${EXECUTIONS.join(', ')}, got ${printable(String(execution), 20)}`);
+  }
   const whole = (value: unknown, field: string, min: number, max: number) => {
     if (value === undefined) return undefined;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -156,7 +163,17 @@ function checkRuntime(runtime: unknown): DeploymentRuntime | undefined {
   };
   const threads = whole(intraOpThreads, 'intraOpThreads', 0, INTRA_OP_THREADS_MAX);
   const batch = whole(maxBatchSize, 'maxBatchSize', 1, MAX_BATCH_SIZE_MAX);
-  return { ...(threads !== undefined && { intraOpThreads: threads }), ...(batch !== undefined && { maxBatchSize: batch }) };
+  const count = whole(instances, 'instances', 1, 64);
+  const queue = whole(maxQueueSize, 'maxQueueSize', 0, 100_000);
+  const wait = whole(queueTimeoutMs, 'queueTimeoutMs', 1, 3_600_000);
+  return {
+    ...(threads !== undefined && { intraOpThreads: threads }),
+    ...(batch !== undefined && { maxBatchSize: batch }),
+    ...(execution !== undefined && { execution: execution as NonNullable<DeploymentRuntime['execution']> }),
+    ...(count !== undefined && { instances: count }),
+    ...(queue !== undefined && { maxQueueSize: queue }),
+    ...(wait !== undefined && { queueTimeoutMs: wait }),
+  };
 }
 
 /** Parses a reference, naming the field in the message when it is invalid. */

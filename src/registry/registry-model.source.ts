@@ -82,6 +82,10 @@ export class RegistryModelSource implements ModelSourcePort {
     return this.cache.modelFile(await this.version(name, version));
   }
 
+  async modelDigest(name: string, version: string): Promise<string | undefined> {
+    return (await this.version(name, version)).sha256;
+  }
+
   async readManifest(name: string, version: string): Promise<string | undefined> {
     const row = await this.version(name, version);
     // The stored manifest is JSON, and JSON is YAML: the manager parses it as it parses model.yaml.

@@ -14,10 +14,11 @@ export interface ValidatedGraph {
 }
 
 /**
- * Loads the model file once (ONNX Runtime in the app), returns what the session says, and
- * releases the session. Throws when the runtime cannot load the model; the message is ORT's reason.
+ * Loads the model file once (ONNX Runtime in a thread, in the app) and returns what the session
+ * says; with the file's digest the app may keep the session for serving. Throws when the runtime
+ * cannot load the model; the message is ORT's reason.
  */
-export type ModelValidator = (modelFile: string) => Promise<ValidatedGraph>;
+export type ModelValidator = (modelFile: string, digest?: string) => Promise<ValidatedGraph>;
 
 export interface ValidatedVersion extends ValidatedGraph {
   schema: ModelSchema;
@@ -33,7 +34,7 @@ export interface ValidatedVersion extends ValidatedGraph {
 export async function validateVersion(intake: IntakeResult, validate: ModelValidator): Promise<ValidatedVersion> {
   let graph: ValidatedGraph;
   try {
-    graph = await validate(join(intake.dir, 'model.onnx'));
+    graph = await validate(join(intake.dir, 'model.onnx'), intake.model.sha256);
   } catch (err) {
     throw new PlinthError('LOAD_FAILED', `model.onnx was refused by ONNX Runtime: ${loadFailureReason(err)}`);
   }

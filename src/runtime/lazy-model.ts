@@ -47,6 +47,10 @@ export class LazyModel implements BudgetEntry {
     return lazy;
   }
 
+  describe() {
+    return this.model?.runtime.describe?.();
+  }
+
   get loaded(): boolean {
     return this.model !== undefined;
   }

@@ -152,7 +152,8 @@ export class ModelManager {
       const file = await this.source.modelFile(name, version);
       const manifestText = await this.source.readManifest(name, version);
       const manifest = manifestText === undefined ? {} : parseManifest(manifestText);
-      const model = await openModelVersion({ name, version, file, manifest, options: this.options }, this.loadRuntime, this.budget, `model ${name} ${version}`);
+      const digest = await this.source.modelDigest?.(name, version);
+      const model = await openModelVersion({ name, version, file, manifest, options: this.options, ...(digest && { digest }) }, this.loadRuntime, this.budget, `model ${name} ${version}`);
       this.log.info({ model: name, version }, 'model loaded');
       return { state: 'READY', model };
     } catch (err) {

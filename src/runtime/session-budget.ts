@@ -1,3 +1,5 @@
+import type { RuntimeInfo } from './model-runtime.js';
+
 /** Something holding a loaded session that the budget may drop (it reloads on next use). */
 export interface BudgetEntry {
   /** For logs: `model 3` or `deployment churn (model 3)`. */
@@ -5,6 +7,13 @@ export interface BudgetEntry {
   /** What the session is charged: the model file's size, a fair proxy for ORT's weight memory. */
   readonly bytes: number;
   evict(): Promise<void>;
+  /** Where the loaded session runs and how its queue is doing. */
+  describe?(): RuntimeInfo | undefined;
+}
+
+export interface SessionInfo extends Partial<RuntimeInfo> {
+  session: string;
+  bytes: number;
 }
 
 export interface BudgetStats {
@@ -15,6 +24,7 @@ export interface BudgetStats {
   evictions: number;
   /** Sessions loaded again after an eviction. */
   reloads: number;
+  sessions: SessionInfo[];
 }
 
 interface Logger {
@@ -59,7 +69,8 @@ export class SessionBudget {
   }
 
   stats(): BudgetStats {
-    return { budgetBytes: this.maxBytes, usedBytes: this.used, loadedSessions: this.entries.size, evictions: this.evictions, reloads: this.reloads };
+    const sessions = [...this.entries.keys()].map((e) => ({ session: e.label, bytes: e.bytes, ...e.describe?.() }));
+    return { budgetBytes: this.maxBytes, usedBytes: this.used, loadedSessions: this.entries.size, evictions: this.evictions, reloads: this.reloads, sessions };
   }
 
   private shrink(keep: BudgetEntry): void {

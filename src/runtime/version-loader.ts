@@ -1,12 +1,25 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Manifest } from '../core/manifest.js';
+import type { ExecutionOverrides } from './execution-settings.js';
 import { describeTextModel, loadTextPipeline } from '../text/text-pipeline.js';
 import { LazyModel } from './lazy-model.js';
 import type { ModelRuntime, ReadyModel, RuntimeOptions } from './model-runtime.js';
 import type { SessionBudget } from './session-budget.js';
 
-export type RuntimeLoader = (modelFile: string, options: RuntimeOptions) => Promise<ModelRuntime>;
+/** What a runtime needs to load one version where it should run. */
+export interface RuntimeLoadSpec {
+  file: string;
+  options: RuntimeOptions;
+  /** The manifest's instance_group and then a deployment's settings (most specific last). */
+  execution: (ExecutionOverrides | undefined)[];
+  /** SHA-256 of the model file, when known: finds a session upload validation already loaded. */
+  digest?: string;
+  /** For logs and messages: `model 'iris' version 2`. */
+  label: string;
+}
+
+export type RuntimeLoader = (spec: RuntimeLoadSpec) => Promise<ModelRuntime>;
 
 export interface OpenVersion {
   /** The name it is served under (a model or a deployment). */
@@ -18,6 +31,22 @@ export interface OpenVersion {
   options: RuntimeOptions;
   /** Requests holding more rows are refused (a deployment's runtime setting). */
   maxBatchSize?: number;
+  /** A deployment's execution settings, over the manifest's instance_group. */
+  execution?: ExecutionOverrides;
+  /** SHA-256 of the model file (the registry version's). */
+  digest?: string;
+}
+
+/** The manifest's instance_group as execution overrides. */
+function manifestExecution(manifest: Manifest): ExecutionOverrides | undefined {
+  const group = manifest.instance_group;
+  if (!group) return undefined;
+  return {
+    ...(group.execution !== undefined && { execution: group.execution }),
+    ...(group.count !== undefined && { instances: group.count }),
+    ...(group.max_queue_size !== undefined && { maxQueueSize: group.max_queue_size }),
+    ...(group.queue_timeout_ms !== undefined && { queueTimeoutMs: group.queue_timeout_ms }),
+  };
 }
 
 /**
@@ -26,7 +55,13 @@ export interface OpenVersion {
  */
 export function openModelVersion(spec: OpenVersion, loadRuntime: RuntimeLoader, budget: SessionBudget, label: string): Promise<LazyModel> {
   const load = async (): Promise<ReadyModel> => {
-    const runtime = await loadRuntime(spec.file, spec.options);
+    const runtime = await loadRuntime({
+      file: spec.file,
+      options: spec.options,
+      execution: [manifestExecution(spec.manifest), spec.execution],
+      ...(spec.digest !== undefined && { digest: spec.digest }),
+      label: `${label}`,
+    });
     try {
       // Declared text steps read their JSON artifacts from beside model.onnx, checked now so a bad one fails the load.
       const pipeline = await loadTextPipeline(spec.manifest, (path) => readFile(join(dirname(spec.file), path), 'utf8'), runtime.signature);

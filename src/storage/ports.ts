@@ -35,6 +35,8 @@ export interface ModelSourcePort {
   modelFile(name: string, version: string): Promise<string>;
   /** The version's model.yaml text, or undefined when it has none. */
   readManifest(name: string, version: string): Promise<string | undefined>;
+  /** SHA-256 of the version's model file, when the source records it (the registry does). */
+  modelDigest?(name: string, version: string): Promise<string | undefined>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,6 +282,12 @@ export interface DeploymentTarget {
 export interface DeploymentRuntime {
   intraOpThreads?: number;
   maxBatchSize?: number;
+  /** Where it runs: `auto`, `inline` (the main thread) or `threads` (an instance group). */
+  execution?: 'auto' | 'inline' | 'threads';
+  /** Sessions of the instance group, each in its own thread. */
+  instances?: number;
+  maxQueueSize?: number;
+  queueTimeoutMs?: number;
 }
 
 export type DeploymentKind = 'online' | 'batch';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { classLabelsOfModel } from '../../src/jobs/worker/onnx-labels.js';
+import { classLabelsOfModel } from '../../src/runtime/onnx/onnx-labels.js';
 import { classLabelsOf, readOnnxGraph } from '../../src/runtime/onnx/onnx-graph.reader.js';
 import { EXAMPLES, FIXTURES } from '../helpers/server.js';
 

@@ -2,7 +2,7 @@
  * The scoring thread (started through ./scoring.worker.ts): reads the input, maps rows through
  * the model's features, has ONNX Runtime score chunks of rows and hands each chunk to the host to
  * commit. Everything CPU-heavy of a job happens here and in the ONNX Runtime thread this one
- * starts (./ort-thread.ts), off the server's event loop: a sealed chunk is posted to that thread
+ * starts (src/runtime/onnx/ort-thread.ts), off the server's event loop: a sealed chunk is posted to that thread
  * at once and this one parses the next chunk while the model runs (a pipeline of two threads).
  *
  * With `task.storage` this thread also does the job's blob I/O: it reads the input, writes each
@@ -24,7 +24,8 @@ import { JsonArrayReader, NdjsonReader } from '../json-readers.js';
 import { LocalFolderBlobStore } from '../../storage/blob/local-folder.blob-store.js';
 import type { BlobInfo } from '../../storage/ports.js';
 import { FollowingParts, partKey, putBytes, putText } from '../job-parts.js';
-import { OrtThread } from './ort-thread.js';
+import { OrtThread } from '../../runtime/onnx/ort-thread.js';
+import { copyingRuntime } from '../../runtime/model-runtime.js';
 import type { HostMessage, ScoringTask, WorkerMessage } from './protocol.js';
 
 /** Chunks sealed and not yet committed: one being scored, one being stored, one being parsed. */
@@ -181,7 +182,7 @@ class Job {
    */
   private async explainer(schema: ModelSchema, runtime: OrtThread): Promise<ChunkExplainer> {
     const { explainerFor } = await import('../../inference/explainer.factory.js');
-    const explainer = await explainerFor({ file: this.task.modelFile, manifest: this.task.manifest, schema, runtime: runtime.copying() }).catch((err: unknown) => {
+    const explainer = await explainerFor({ file: this.task.modelFile, manifest: this.task.manifest, schema, runtime: copyingRuntime(runtime) }).catch((err: unknown) => {
       throw new PlinthError('INVALID_INPUT', `the model's explainer could not be built: ${loadFailureReason(err)}`);
     });
     assertExplainable(batchExplanationProblem(explainer), 'this model');

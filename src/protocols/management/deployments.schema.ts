@@ -26,6 +26,14 @@ const Runtime = Type.Object(
   {
     intraOpThreads: Type.Optional(Type.Integer({ minimum: 0, maximum: 256, description: 'ONNX Runtime intra-op threads; 0 = one per core' })),
     maxBatchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536, description: 'Requests holding more rows are refused with 413' })),
+    execution: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('inline'), Type.Literal('threads')], {
+        description: 'auto (default): measured at load, small fast models run on the main thread, others in threads; inline: the main thread; threads: an instance group',
+      }),
+    ),
+    instances: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Sessions of the instance group, each in its own thread' })),
+    maxQueueSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000, description: 'Requests that may wait for a free instance; past it 429' })),
+    queueTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600000, description: 'Longest wait for a free instance; past it 503' })),
   },
   { additionalProperties: false },
 );
@@ -157,6 +165,36 @@ export const SessionStats = Type.Object(
     loadedSessions: Type.Integer(),
     evictions: Type.Integer(),
     reloads: Type.Integer(),
+    sessions: Type.Array(
+      Type.Object({
+        session: Type.String(),
+        bytes: Type.Integer(),
+        execution: Type.Optional(Type.Union([Type.Literal('inline'), Type.Literal('threads')])),
+        instances: Type.Optional(Type.Integer()),
+        reason: Type.Optional(Type.String({ description: 'explicit, or what the auto rule measured at load' })),
+        busy: Type.Optional(Type.Integer()),
+        queued: Type.Optional(Type.Integer()),
+        runs: Type.Optional(Type.Integer()),
+        rejectedFull: Type.Optional(Type.Integer({ description: 'refused with 429: the queue was full' })),
+        rejectedTimeout: Type.Optional(Type.Integer({ description: 'refused with 503: waited past the queue timeout' })),
+        deadlineExceeded: Type.Optional(Type.Integer({ description: 'answered 504: the request deadline passed' })),
+        abandoned: Type.Optional(Type.Integer({ description: 'dropped from the queue: the caller disconnected' })),
+      }),
+    ),
   },
-  { examples: [{ budgetBytes: 4294967296, usedBytes: 2201320, loadedSessions: 5, evictions: 0, reloads: 0 }] },
+  {
+    examples: [
+      {
+        budgetBytes: 4294967296,
+        usedBytes: 1215000,
+        loadedSessions: 2,
+        evictions: 0,
+        reloads: 0,
+        sessions: [
+          { session: 'model breast-cancer 1', bytes: 148195, execution: 'inline', instances: 1, reason: 'auto: load 12 ms, one-row run 41 us' },
+          { session: 'model slow 1', bytes: 1066638, execution: 'threads', instances: 2, reason: 'auto: load 25 ms, one-row run 3400 us', busy: 2, queued: 5, runs: 812, rejectedFull: 3, rejectedTimeout: 0, deadlineExceeded: 1, abandoned: 0 },
+        ],
+      },
+    ],
+  },
 );

@@ -35,7 +35,7 @@ async function bestVersion(inference: InferenceService, name: string): Promise<s
 }
 
 /** The MLflow model-invocation endpoint: list models and versions, invoke a version, `latest` or `best`. */
-export function registerInvocationRoutes(base: FastifyInstance, { inference }: ProtocolDeps): void {
+export function registerInvocationRoutes(base: FastifyInstance, { inference, call }: ProtocolDeps): void {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/model', { schema: { tags, summary: 'List models and their versions', response: { 200: ModelList } } }, async () =>
@@ -67,11 +67,11 @@ export function registerInvocationRoutes(base: FastifyInstance, { inference }: P
   });
 
   const invoke = { tags, consumes: ['application/json', 'text/csv'], body: InvocationsBody, response: { 200: InvocationsResponse, 409: Type.Ref('Error'), ...errorResponses } };
-  app.post('/model/:name/:version/invocation', { schema: { ...invoke, summary: 'Invoke a version', params: NameVersionParams } }, async (req) =>
-    invokeMlflow(inference, req.params.name, req.params.version, req.body));
+  app.post('/model/:name/:version/invocation', { schema: { ...invoke, summary: 'Invoke a version', params: NameVersionParams } }, async (req, reply) =>
+    invokeMlflow(inference, req.params.name, req.params.version, req.body, call(reply)));
   for (const selector of ['latest', 'best'] as const) {
     app.post(`/model/:name/invocation/${selector}`, {
       schema: { ...invoke, summary: selector === 'latest' ? 'Invoke the newest version' : "Invoke the version with the best primary metric", params: NameParams },
-    }, async (req) => invokeMlflow(inference, req.params.name, selector, req.body));
+    }, async (req, reply) => invokeMlflow(inference, req.params.name, selector, req.body, call(reply)));
   }
 }

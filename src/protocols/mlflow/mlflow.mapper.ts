@@ -2,6 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import { invalidInput, printable } from '../../core/errors.js';
 import { nestElements, tensorFromJson, tensorToElements, type TensorSpec } from '../../core/tensor.js';
 import type { InferenceService } from '../../inference/inference.service.js';
+import type { CallContext } from '../../runtime/model-runtime.js';
 import type { InferenceRequest, InferenceResponse } from '../../inference/inference.types.js';
 import { csvRecords } from '../../http/csv-body.parser.js';
 import type { InvocationsBody } from './mlflow.schema.js';
@@ -73,19 +74,19 @@ export function tensorPredictions(response: InferenceResponse): unknown {
 }
 
 /** Runs an MLflow body against a model: records through the features, tensors straight to the graph. */
-export async function invokeMlflow(inference: InferenceService, name: string, selector: string | undefined, body: Body) {
+export async function invokeMlflow(inference: InferenceService, name: string, selector: string | undefined, body: Body, call?: CallContext) {
   const input = decodeMlflowBody(body);
   if (input.kind === 'records') {
-    const p = await inference.predict(name, selector, input.records, { textual: input.textual, probabilities: false });
+    const p = await inference.predict(name, selector, input.records, { textual: input.textual, probabilities: false }, call);
     return { predictions: p.predictions, model_name: p.modelName, model_version: p.modelVersion };
   }
   const d = await inference.describe(name, selector);
   // A text model's `inputs: ["...", "..."]`: one text per row, under its single text feature.
   const text = d.schema.features?.length === 1 && d.schema.features[0]!.type === 'text' ? d.schema.features[0]!.name : undefined;
   if (text && Array.isArray(input.named) && input.named.every((v) => typeof v === 'string')) {
-    const p = await inference.predict(d.name, d.version, input.named.map((v) => ({ [text]: v })), { probabilities: false });
+    const p = await inference.predict(d.name, d.version, input.named.map((v) => ({ [text]: v })), { probabilities: false }, call);
     return { predictions: p.predictions, model_name: p.modelName, model_version: p.modelVersion };
   }
-  const response = await inference.infer(d.name, d.version, toTensorRequest(input.named, d.signature.inputs));
+  const response = await inference.infer(d.name, d.version, toTensorRequest(input.named, d.signature.inputs), call);
   return { predictions: tensorPredictions(response), model_name: response.modelName, model_version: response.modelVersion };
 }

@@ -9,7 +9,7 @@ import { InvocationsBody, InvocationsResponse } from './mlflow.schema.js';
 const tags = ['mlflow'];
 
 /** MLflow's scoring server routes: /invocations (per model and for a single-model server), /ping, /version. */
-export function registerMlflowRoutes(base: FastifyInstance, { inference, lifecycle, version }: ProtocolDeps): void {
+export function registerMlflowRoutes(base: FastifyInstance, { inference, lifecycle, version, call }: ProtocolDeps): void {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   const schema = {
     tags,
@@ -18,10 +18,10 @@ export function registerMlflowRoutes(base: FastifyInstance, { inference, lifecyc
     response: { 200: InvocationsResponse, ...errorResponses },
   };
 
-  app.post('/models/:name/invocations', { schema: { ...schema, summary: 'MLflow scoring', params: NameParams } }, async (req) =>
-    invokeMlflow(inference, req.params.name, undefined, req.body));
-  app.post('/invocations', { schema: { ...schema, summary: 'MLflow scoring with the only model served' } }, async (req) =>
-    invokeMlflow(inference, inference.soleModel(), undefined, req.body));
+  app.post('/models/:name/invocations', { schema: { ...schema, summary: 'MLflow scoring', params: NameParams } }, async (req, reply) =>
+    invokeMlflow(inference, req.params.name, undefined, req.body, call(reply)));
+  app.post('/invocations', { schema: { ...schema, summary: 'MLflow scoring with the only model served' } }, async (req, reply) =>
+    invokeMlflow(inference, inference.soleModel(), undefined, req.body, call(reply)));
 
   app.get('/ping', { schema: { tags, summary: 'MLflow health check', response: { 200: Type.String(), 503: Type.String() } } }, async (_req, reply) =>
     reply.status(lifecycle.ready ? 200 : 503).type('text/plain').send('\n'));

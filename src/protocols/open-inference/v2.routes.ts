@@ -15,7 +15,7 @@ import {
 const tags = ['open-inference'];
 
 /** Open Inference Protocol (KServe V2) REST: health, metadata, infer, repository extension. */
-export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, version }: ProtocolDeps): void {
+export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, version, call }: ProtocolDeps): void {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/v2/health/live', { schema: { tags, summary: 'Server liveness', response: { 200: Live } } }, async () => ({ live: true }));
@@ -63,7 +63,7 @@ export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, 
       serializerCompiler: () => JSON.stringify,
     }, async (req, reply) => {
       const request = toInferenceRequest(req.body, req.binaryTail);
-      const result = await inference.infer(req.params.name, versionOf(req.params), request);
+      const result = await inference.infer(req.params.name, versionOf(req.params), request, call(reply));
       const encoded = toInferResponse(result, binaryOutputs(req.body, result.outputs.map((o) => o.name)));
       if (!encoded.binary) return encoded.json;
       const header = Buffer.from(JSON.stringify(encoded.json));

@@ -1,5 +1,5 @@
 import fastifyFormbody from '@fastify/formbody';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { errorResponses } from '../shared/common.schema.js';
@@ -14,14 +14,14 @@ const tags = ['pega'];
  * `/auth/predict` always needs a token; `/noauth/predict` serves public deployments and public
  * models only (the route policy enforces both).
  */
-export async function registerPegaRoutes(base: FastifyInstance, { inference }: ProtocolDeps): Promise<void> {
+export async function registerPegaRoutes(base: FastifyInstance, { inference, call }: ProtocolDeps): Promise<void> {
   await base.register(async (scope) => {
     // Form posts only here: Pega's REST connectors send form fields; no other route accepts them.
     await scope.register(fastifyFormbody);
     const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-    const predict = async (body: { modelIdentifier: string; text: string }) => {
+    const predict = async (body: { modelIdentifier: string; text: string }, reply: FastifyReply) => {
       const { schema } = await inference.describe(body.modelIdentifier);
-      const prediction = await inference.predict(body.modelIdentifier, undefined, [textRecord(body.modelIdentifier, schema, body.text)], { probabilities: true });
+      const prediction = await inference.predict(body.modelIdentifier, undefined, [textRecord(body.modelIdentifier, schema, body.text)], { probabilities: true }, call(reply));
       return toPegaResponse(body.modelIdentifier, prediction);
     };
     const schema = {
@@ -30,7 +30,7 @@ export async function registerPegaRoutes(base: FastifyInstance, { inference }: P
       body: PegaBody,
       response: { 200: PegaResponse, 401: Type.Ref('Error'), 403: Type.Ref('Error'), ...errorResponses },
     };
-    app.post('/auth/predict', { schema: { ...schema, summary: 'Classify a text (token required)' } }, async (req) => predict(req.body));
-    app.post('/noauth/predict', { schema: { ...schema, summary: 'Classify a text with a public deployment or model (no token)' } }, async (req) => predict(req.body));
+    app.post('/auth/predict', { schema: { ...schema, summary: 'Classify a text (token required)' } }, async (req, reply) => predict(req.body, reply));
+    app.post('/noauth/predict', { schema: { ...schema, summary: 'Classify a text with a public deployment or model (no token)' } }, async (req, reply) => predict(req.body, reply));
   });
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ProtocolDeps } from '../shared/protocol-deps.js';
@@ -11,13 +11,13 @@ import { FeaturesResponse, InfoResponse, isOn, PredictBody, PredictQuery, Predic
 const tags = ['records'];
 
 /** The Flask template's routes, per model under /models/{name} and for a single-model server at the root. */
-export function registerRecordsRoutes(base: FastifyInstance, { inference, lifecycle, version }: ProtocolDeps): void {
+export function registerRecordsRoutes(base: FastifyInstance, { inference, lifecycle, version, call }: ProtocolDeps): void {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
-  const predict = async (name: string, body: unknown, query: { proba?: string; explain?: string }) => {
+  const predict = async (name: string, body: unknown, query: { proba?: string; explain?: string }, reply: FastifyReply) => {
     const proba = isOn(query.proba);
     const records = recordsOf(body);
-    const prediction = await inference.predict(name, undefined, records, { probabilities: proba });
+    const prediction = await inference.predict(name, undefined, records, { probabilities: proba }, call(reply));
     const response = toPredictResponse(prediction, proba);
     if (!isOn(query.explain)) return response;
     // The same version that predicted (a canary split may have picked either).
@@ -32,10 +32,10 @@ export function registerRecordsRoutes(base: FastifyInstance, { inference, lifecy
     response: { 200: PredictResponse, ...errorResponses },
   };
 
-  app.post('/models/:name/predict', { schema: { ...predictSchema, summary: 'Predict from records', params: NameParams } }, async (req) =>
-    predict(req.params.name, req.body, req.query));
-  app.post('/predict', { schema: { ...predictSchema, summary: 'Predict with the only model served' } }, async (req) =>
-    predict(inference.soleModel(), req.body, req.query));
+  app.post('/models/:name/predict', { schema: { ...predictSchema, summary: 'Predict from records', params: NameParams } }, async (req, reply) =>
+    predict(req.params.name, req.body, req.query, reply));
+  app.post('/predict', { schema: { ...predictSchema, summary: 'Predict with the only model served' } }, async (req, reply) =>
+    predict(inference.soleModel(), req.body, req.query, reply));
 
   app.post('/models/:name/explain', {
     schema: {

@@ -6,7 +6,7 @@ import { toWmlPrediction, wmlRecords } from './wml.mapper.js';
 import { WmlBody, WmlParams, WmlQuery, WmlResponse } from './wml.schema.js';
 
 /** Watson Machine Learning v4 online scoring. */
-export function registerWmlRoutes(base: FastifyInstance, { inference }: ProtocolDeps): void {
+export function registerWmlRoutes(base: FastifyInstance, { inference, call }: ProtocolDeps): void {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   app.post('/ml/v4/deployments/:id/predictions', {
     schema: {
@@ -18,12 +18,12 @@ export function registerWmlRoutes(base: FastifyInstance, { inference }: Protocol
       body: WmlBody,
       response: { 200: WmlResponse, ...errorResponses },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const { features } = (await inference.describe(req.params.id)).schema;
     const predictions = [];
     for (const [i, entry] of req.body.input_data.entries()) {
       const rowLabel = (row: number) => `input_data[${i}].values[${row}]`;
-      predictions.push(toWmlPrediction(await inference.predict(req.params.id, undefined, wmlRecords(entry, i, features), { rowLabel })));
+      predictions.push(toWmlPrediction(await inference.predict(req.params.id, undefined, wmlRecords(entry, i, features), { rowLabel }, call(reply))));
     }
     return { predictions };
   });

@@ -3,7 +3,8 @@ import * as ort from 'onnxruntime-node';
 import { fromOrtType, toOrtType } from '../../core/datatypes.js';
 import type { Signature } from '../../core/model-schema.js';
 import type { Tensor, TensorSpec } from '../../core/tensor.js';
-import type { ModelRuntime, RuntimeOptions } from '../model-runtime.js';
+import { PlinthError } from '../../core/errors.js';
+import type { CallContext, ModelRuntime, RuntimeInfo, RuntimeOptions } from '../model-runtime.js';
 import { classLabelsOf, readOnnxGraph } from './onnx-graph.reader.js';
 
 function specsOf(metadata: readonly ort.InferenceSession.ValueMetadata[], role: string): TensorSpec[] {
@@ -26,13 +27,18 @@ export class OnnxRuntime implements ModelRuntime {
     private readonly session: ort.InferenceSession,
     readonly signature: Signature,
     readonly graphLabels: (string | number)[] | undefined,
+    private readonly reason: string,
   ) {}
+
+  describe(): RuntimeInfo {
+    return { execution: 'inline', instances: 1, reason: this.reason };
+  }
 
   /**
    * Loads from bytes, or from a path: a path lets ONNX Runtime find external data files beside
    * the model, which it cannot do for bytes.
    */
-  static async load(model: Uint8Array | string, options: RuntimeOptions): Promise<OnnxRuntime> {
+  static async load(model: Uint8Array | string, options: RuntimeOptions & { graphLabels?: (string | number)[]; reason?: string }): Promise<OnnxRuntime> {
     // ORT first: its reason for refusing a file ("Protobuf parsing failed") is the clearer one.
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: options.intraOpThreads,
@@ -43,15 +49,22 @@ export class OnnxRuntime implements ModelRuntime {
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
     try {
       const signature = { inputs: specsOf(session.inputMetadata, 'input'), outputs: specsOf(session.outputMetadata, 'output') };
+      // Labels read already (in a thread, by the wire-format reader) spare decoding the graph on this thread.
+      if (options.graphLabels) return new OnnxRuntime(session, signature, options.graphLabels, options.reason ?? 'explicit');
       const bytes = typeof model === 'string' ? await readFile(model) : model;
-      return new OnnxRuntime(session, signature, classLabelsOf(readOnnxGraph(bytes)));
+      return new OnnxRuntime(session, signature, classLabelsOf(readOnnxGraph(bytes)), options.reason ?? 'explicit');
     } catch (err) {
       await session.release();
       throw err;
     }
   }
 
-  async run(inputs: Tensor[], outputNames: string[]): Promise<Map<string, Tensor>> {
+  async run(inputs: Tensor[], outputNames: string[], call?: CallContext): Promise<Map<string, Tensor>> {
+    // Inline runs are short by the auto rule, and a native run cannot be interrupted: only a
+    // request whose deadline passed before it starts is refused.
+    if (call?.deadline !== undefined && Date.now() >= call.deadline) {
+      throw new PlinthError('DEADLINE_EXCEEDED', "the request's deadline (PLINTH_REQUEST_TIMEOUT_MS) passed before the model ran");
+    }
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of inputs) feeds[t.name] = new ort.Tensor(toOrtType(t.datatype), t.data as never, t.shape);
     this.active++;

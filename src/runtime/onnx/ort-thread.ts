@@ -20,14 +20,16 @@ import { classLabelsOfModel } from './onnx-labels.js';
 /** The thread's code: CommonJS, evaluated as is (workerData: ortUrl, modelFile, intraOpThreads, niceness). */
 const RUNNER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-try { require('node:os').setPriority(0, workerData.niceness); } catch {}
+const { performance } = require('node:perf_hooks');
+if (workerData.niceness) try { require('node:os').setPriority(0, workerData.niceness); } catch {}
 let stopping = false;
 let queue = Promise.resolve();
 const message = (err) => (err && err.message) || String(err);
 (async () => {
-  let ort, session;
+  let ort, session, started;
   try {
     ort = await import(workerData.ortUrl);
+    started = performance.now();
     session = await ort.InferenceSession.create(workerData.modelFile, {
       intraOpNumThreads: workerData.intraOpThreads,
       interOpNumThreads: 1,
@@ -39,7 +41,8 @@ const message = (err) => (err && err.message) || String(err);
     return;
   }
   const meta = (list) => list.map((m) => ({ name: m.name, isTensor: m.isTensor, type: m.type, shape: m.shape }));
-  parentPort.postMessage({ type: 'ready', inputs: meta(session.inputMetadata), outputs: meta(session.outputMetadata) });
+  const loadMs = performance.now() - started;
+  parentPort.postMessage({ type: 'ready', loadMs, inputs: meta(session.inputMetadata), outputs: meta(session.outputMetadata) });
   const run = async (m) => {
     if (stopping) return;
     // The inputs that were moved here go back with the answer, for the caller to fill again.
@@ -49,7 +52,9 @@ const message = (err) => (err && err.message) || String(err);
     try {
       const feeds = {};
       for (const f of m.feeds) feeds[f.name] = new ort.Tensor(f.type, f.data, f.dims);
+      const t0 = performance.now();
       const results = await session.run(feeds, m.outputs);
+      const computeUs = Math.round((performance.now() - t0) * 1000);
       const outputs = [];
       for (const name of m.outputs) {
         const r = results[name];
@@ -57,7 +62,7 @@ const message = (err) => (err && err.message) || String(err);
         give(r.data);
       }
       inputs.forEach(give);
-      parentPort.postMessage({ type: 'result', id: m.id, outputs, inputs }, transfer);
+      parentPort.postMessage({ type: 'result', id: m.id, outputs, inputs, computeUs }, transfer);
     } catch (err) {
       inputs.forEach(give);
       parentPort.postMessage({ type: 'result', id: m.id, error: message(err), inputs }, transfer);
@@ -82,9 +87,9 @@ interface OrtValueMeta {
 }
 
 type RunnerMessage =
-  | { type: 'ready'; inputs: OrtValueMeta[]; outputs: OrtValueMeta[] }
+  | { type: 'ready'; loadMs: number; inputs: OrtValueMeta[]; outputs: OrtValueMeta[] }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; outputs?: { name: string; type: string; dims: number[]; data: Tensor['data'] }[]; inputs?: (Tensor['data'] | null)[]; error?: string };
+  | { type: 'result'; id: number; outputs?: { name: string; type: string; dims: number[]; data: Tensor['data'] }[]; inputs?: (Tensor['data'] | null)[]; error?: string; computeUs?: number };
 
 function specsOf(metadata: readonly OrtValueMeta[], role: string): TensorSpec[] {
   return metadata.map((m) => {
@@ -105,7 +110,7 @@ function transferable(data: Tensor['data']): ArrayBuffer | undefined {
 
 export interface OrtThreadOptions {
   intraOpThreads: number;
-  /** Nice value of the thread (Linux). */
+  /** Nice value of the thread (Linux); 0 for serving, higher for batch jobs. */
   niceness: number;
 }
 
@@ -120,6 +125,9 @@ function stopThread(worker: Worker): Promise<void> {
 export class OrtThread implements ModelRuntime {
   private nextId = 0;
   private readonly pending = new Map<number, { inputs: Tensor[]; resolve: (outputs: Map<string, Tensor>) => void; reject: (err: Error) => void }>();
+  readonly movesInputs = true;
+  /** Microseconds ORT spent in the last run that finished, measured in the thread (no messaging in it). */
+  lastComputeUs = 0;
   private failure: Error | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -127,12 +135,15 @@ export class OrtThread implements ModelRuntime {
     private readonly worker: Worker,
     readonly signature: Signature,
     readonly graphLabels: (string | number)[] | undefined,
+    /** How long creating the session took in the thread: what loading it on the main thread would block for. */
+    readonly loadMs: number,
   ) {
     worker.on('message', (m: RunnerMessage) => {
       if (m.type !== 'result') return;
       const waiter = this.pending.get(m.id);
       if (!waiter) return;
       this.pending.delete(m.id);
+      if (m.computeUs !== undefined) this.lastComputeUs = m.computeUs;
       // Moved inputs come back (also after a failed run): the caller's tensors hold their data again.
       m.inputs?.forEach((data, i) => {
         if (data) waiter.inputs[i]!.data = data;
@@ -178,7 +189,7 @@ export class OrtThread implements ModelRuntime {
     }
     try {
       const signature = { inputs: specsOf(ready.inputs, 'input'), outputs: specsOf(ready.outputs, 'output') };
-      return new OrtThread(worker, signature, await labels);
+      return new OrtThread(worker, signature, await labels, ready.loadMs);
     } catch (err) {
       worker.on('error', () => undefined);
       await stopThread(worker);
@@ -209,21 +220,6 @@ export class OrtThread implements ModelRuntime {
       this.pending.set(id, { inputs, resolve, reject });
       this.worker.postMessage({ type: 'run', id, feeds, moved, outputs: outputNames }, transfer);
     });
-  }
-
-  /**
-   * The same session for a caller that keeps using its input arrays after the run (kernel SHAP
-   * refills one buffer for every model call): each run sends a copy of the inputs, moved to the
-   * thread, instead of moving the caller's arrays.
-   */
-  copying(): ModelRuntime {
-    const copy = (t: Tensor): Tensor => ({ ...t, data: ArrayBuffer.isView(t.data) ? (t.data.slice() as Tensor['data']) : t.data });
-    return {
-      signature: this.signature,
-      graphLabels: this.graphLabels,
-      run: (inputs, outputNames) => this.run(inputs.map(copy), outputNames),
-      dispose: () => this.dispose(),
-    };
   }
 
   /** Drops the queued runs, lets the current one finish, releases the session; resolves when the thread is gone. */
