@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config/config.js';
 import { registerCsvParser } from './http/csv-body.parser.js';
-import { formatSchemaErrors, frameworkErrors, registerErrorHandler, ROUTER_MAX_PARAM_LENGTH } from './http/error-handler.js';
+import { clientErrorHandler, formatSchemaErrors, frameworkErrors, registerErrorHandler, ROUTER_MAX_PARAM_LENGTH } from './http/error-handler.js';
 import { registerBodyParsers } from './http/json-body.parser.js';
 import { lazyRequestLogger } from './http/lazy-request-logger.js';
 import { Lifecycle } from './http/lifecycle.js';
@@ -164,13 +164,24 @@ export async function buildApp(config: Config): Promise<Plinth> {
     logController: new LogController({ disableRequestLogging: !config.accessLog }),
     childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.bodyLimit,
+    // Deadlines (docs/operations.md): the whole request, body included, must arrive within the
+    // request timeout (Node's requestTimeout: 408) and be answered within it (the run's
+    // CallContext: 504); idle keep-alive connections close after their own timeout. No socket
+    // inactivity timeout (connectionTimeout): with one, Node let a body trickled a byte at a time
+    // run to its 60 s headersTimeout whatever the setting, and a connection waiting on a long run
+    // would be reset instead of getting its 504.
     requestTimeout: config.requestTimeoutMs,
-    connectionTimeout: config.requestTimeoutMs,
-    // Node enforces requestTimeout only when it sweeps connections (every 30 s by default): sweep often enough to matter.
-    http: { connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(config.requestTimeoutMs / 4))) },
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionTimeout: 0,
+    // Node enforces these only when it sweeps connections (every 30 s by default): sweep often enough to matter.
+    http: {
+      headersTimeout: Math.min(config.requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(config.requestTimeoutMs / 4))),
+    },
     requestIdHeader: 'x-request-id',
     routerOptions: { maxParamLength: ROUTER_MAX_PARAM_LENGTH },
     frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
     schemaErrorFormatter: formatSchemaErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -40,7 +40,7 @@ export const ConfigSchema = Type.Object({
   /** The auto rule: a model whose one-row warm-up run takes longer than this (µs) runs in threads. */
   inlineMaxRunUs: Type.Integer({ minimum: 0, default: 1000 }),
   /** The auto rule: a model that took longer than this (ms) to load runs in threads (loading it on the main thread would block as long). */
-  inlineMaxLoadMs: Type.Integer({ minimum: 0, default: 100 }),
+  inlineMaxLoadMs: Type.Integer({ minimum: 0, default: 500 }),
   /** Largest request body in bytes (binary tensors included). */
   bodyLimit: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
   /**
@@ -51,10 +51,17 @@ export const ConfigSchema = Type.Object({
   /** Deepest JSON nesting accepted. */
   maxJsonDepth: Type.Integer({ minimum: 4, maximum: 1000, default: 64 }),
   /**
-   * Node's request timeout: the whole request must arrive within it, and a connection idle that
-   * long is closed. It does not cut short an inference already running.
+   * The deadline of every request, from its first byte: a body still arriving past it is cut
+   * (408), and a prediction still queued or running past it answers 504 (its run is abandoned).
+   * Uploads have their own, longer deadline.
    */
   requestTimeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
+  /**
+   * How long an idle keep-alive connection stays open between requests. Longer than the idle
+   * timeout of the load balancer in front (AWS ALB: 60 s), so the balancer, not Plinth, closes
+   * idle connections and never sends a request into one Plinth is closing.
+   */
+  keepAliveTimeoutMs: Type.Integer({ minimum: 100, default: 72_000 }),
   /** On SIGTERM, how long in-flight requests may take before the process exits anyway. */
   shutdownGraceMs: Type.Integer({ minimum: 0, default: 10_000 }),
   /**
@@ -135,6 +142,7 @@ const ENV: Record<keyof Config, string> = {
   maxUploadMb: 'PLINTH_MAX_UPLOAD_MB',
   maxJsonDepth: 'PLINTH_MAX_JSON_DEPTH',
   requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'PLINTH_KEEP_ALIVE_TIMEOUT_MS',
   shutdownGraceMs: 'PLINTH_SHUTDOWN_GRACE_MS',
   drainDelayMs: 'PLINTH_DRAIN_DELAY_MS',
   auth: 'PLINTH_AUTH',

@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   VERSION_NOT_FOUND: 404,
+  /** The request body did not arrive within PLINTH_REQUEST_TIMEOUT_MS; the connection is closed. */
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   /** If-Match named a revision (ETag) the resource no longer has. */
   PRECONDITION_FAILED: 412,

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PlinthError, printable } from '../core/errors.js';
 
@@ -75,6 +76,26 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
   }
   const error = err.code === 'FST_ERR_BAD_URL' ? 'the URL path is not valid percent-encoded UTF-8' : 'the request could not be routed';
   reply.status(400).send({ error, code: 'INVALID_INPUT' } satisfies ErrorBody);
+}
+
+/**
+ * Errors Node's HTTP parser raises before Fastify sees a request (a body or headers not received
+ * within the request timeout, malformed HTTP), answered in the same error body rather than
+ * Fastify's default shape, then the connection closes.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, body]: [string, ErrorBody] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? ['408 Request Timeout', { error: 'the request did not arrive within the request timeout (PLINTH_REQUEST_TIMEOUT_MS)', code: 'REQUEST_TIMEOUT' }]
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? ['431 Request Header Fields Too Large', { error: 'the request headers are too large', code: 'INVALID_INPUT' }]
+        : ['400 Bad Request', { error: 'the request is not valid HTTP/1.1', code: 'INVALID_INPUT' }];
+  const text = JSON.stringify(body);
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
 }
 
 /** Validation messages that name the field and, for enums, the allowed values. */
