@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   VERSION_NOT_FOUND: 404,
+  /** The path exists but takes other methods (the answer's Allow header lists them). */
+  METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   /** If-Match named a revision (ETag) the resource no longer has. */
   PRECONDITION_FAILED: 412,
