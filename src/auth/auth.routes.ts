@@ -65,7 +65,7 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
   const tokenLimit = limiter?.('token requests', token, clientNamed) ?? {};
   const loginLimit = limiter?.('sign-in attempts', login, userNamed) ?? {};
   await app.register(oauthRoutes, { auth, limit: tokenLimit });
-  await app.register(sessionRoutes, { auth, limit: loginLimit, trustedOrigins: options.trustedOrigins ?? [] });
+  await app.register(sessionRoutes, { auth, limit: loginLimit, trustedOrigins: options.trustedOrigins });
   await app.register(managementRoutes, { auth });
 
   app.withTypeProvider<TypeBoxTypeProvider>().get(
@@ -83,6 +83,8 @@ interface Deps {
   auth: AuthServices;
   /** The rate-limit hooks of the scope's sign-in or token route (none when unlimited). */
   limit?: LimitHooks;
+  /** The session routes: origins besides the server's own that browsers may call them from. */
+  trustedOrigins?: readonly string[];
 }
 
 const field = (body: unknown, name: string): string | undefined => {
@@ -228,7 +230,7 @@ function cookieOptions(req: FastifyRequest, expires?: Date): CookieSerializeOpti
   return { path: '/', httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https', ...(expires && { expires }) };
 }
 
-async function sessionRoutes(scope: FastifyInstance, { auth, limit, trustedOrigins }: Deps & { trustedOrigins: readonly string[] }): Promise<void> {
+async function sessionRoutes(scope: FastifyInstance, { auth, limit, trustedOrigins = [] }: Deps): Promise<void> {
   await scope.register(fastifyCookie);
   await scope.register(fastifyFormbody);
   refuseOtherMethods(scope, ['/login', '/logout'], (url) => new PlinthError('METHOD_NOT_ALLOWED', `${url} takes POST only`, ALLOW_POST));
