@@ -44,7 +44,7 @@ import { createAuthServices, type AuthServices } from './auth/auth-services.js';
 import { registerAuthRoutes } from './auth/auth.routes.js';
 import { registerAuditTrail } from './auth/audit.hook.js';
 import { registerAuditRoutes } from './auth/audit.routes.js';
-import { registerHardening, trustProxyOption } from './auth/http-hardening.js';
+import { parseCorsOrigins, registerHardening, trustProxyOption } from './auth/http-hardening.js';
 import { loggerRedaction } from './auth/log-redaction.js';
 import { parseRateLimit } from './auth/rate-limit.js';
 import { buildRoutePolicy, registerRoutePolicy } from './auth/route-policy.js';
@@ -96,7 +96,13 @@ async function wireSecurity(app: FastifyInstance, config: Config, db: Kysely<Dat
   const admin = await auth.users.ensureAdmin(config.adminPassword || undefined);
   // The administrator administers the default space, so the keys they create for it work there.
   if (admin.created) await s.registry.setMember(DEFAULT_SPACE, 'admin', 'admin');
-  await registerAuthRoutes(app, auth, { rateLimits: { login: parseRateLimit(config.loginRateLimit), token: parseRateLimit(config.tokenRateLimit) } });
+  await registerAuthRoutes(app, auth, {
+    rateLimits: {
+      login: { attempts: parseRateLimit(config.loginRateLimit), failures: parseRateLimit(config.loginFailureRateLimit) },
+      token: { attempts: parseRateLimit(config.tokenRateLimit), failures: parseRateLimit(config.tokenFailureRateLimit) },
+    },
+    trustedOrigins: parseCorsOrigins(config.corsOrigins),
+  });
   registerAuditTrail(app, auth.audit);
   if (config.auth === 'off') {
     app.log.warn('PLINTH_AUTH=off: every route is open to anyone who can reach the server');

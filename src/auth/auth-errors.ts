@@ -33,3 +33,7 @@ export function assertAllowed(decision: Decision, notFound: () => PlinthError): 
   if (decision.allow) return;
   throw decision.status === 404 ? notFound() : insufficientScope(decision.scope);
 }
+
+/** A session route called from another site's page (login CSRF); see same-origin.hook.ts. */
+export const crossSiteRefused = (path: string) =>
+  new PlinthError('FORBIDDEN', `${path} refuses cross-site browser requests: call it from this server's own origin or an origin listed in PLINTH_CORS_ORIGINS`);

@@ -2,7 +2,7 @@ import fastifyCookie, { type CookieSerializeOptions } from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PlinthError } from '../core/errors.js';
 import { csrfRefused, insufficientScope } from './auth-errors.js';
 import { toApiKeyView, toClientView } from './auth.mapper.js';
@@ -27,10 +27,12 @@ import { auditRequest, type AuditRecord } from './audit.service.js';
 import { authorize } from './authorization.policy.js';
 import { CSRF_HEADER, SESSION_COOKIE } from './authenticator.js';
 import { readClientCredentials } from './client-authentication.js';
+import { ALLOW_POST, refuseOtherMethods } from './method-not-allowed.routes.js';
 import { OAuthError } from './oauth-error.js';
-import { assertFormEncoded, FORM_REQUIRED, oauthParams } from './oauth-params.js';
+import { assertFormEncoded, assertNoQueryParameters, FORM_REQUIRED, oauthParams } from './oauth-params.js';
 import type { Principal } from './principal.js';
-import { registerRateLimits, type RateLimit } from './rate-limit.js';
+import { registerRateLimits, type AttemptLimits, type LimitHooks } from './rate-limit.js';
+import { sameOriginOnly } from './same-origin.hook.js';
 import { APIKEY_GRANT } from './token-endpoint.service.js';
 
 const tags = ['auth'];
@@ -41,8 +43,13 @@ const ref = Type.Ref('Error');
 const plinthErrors = { 400: ref, 401: ref, 403: ref, 404: ref, 415: ref, 500: ref };
 
 export interface AuthRouteOptions {
-  /** Per address and per user name on POST /login, per address and per client on POST /oauth/token; unset = unlimited. */
-  rateLimits?: { login?: RateLimit; token?: RateLimit };
+  /**
+   * POST /login: attempts per address and per user name, failures per user name; POST
+   * /oauth/token: attempts per address and per client, failures per client. Unset = unlimited.
+   */
+  rateLimits?: { login?: AttemptLimits; token?: AttemptLimits };
+  /** Origins besides the server's own whose browser requests the session routes take (PLINTH_CORS_ORIGINS). */
+  trustedOrigins?: readonly string[];
 }
 
 /**
@@ -52,12 +59,13 @@ export interface AuthRouteOptions {
  * session cookie itself). Expects the shared `Error` schema to be registered (app.ts does).
  */
 export async function registerAuthRoutes(app: FastifyInstance, auth: AuthServices, options: AuthRouteOptions = {}): Promise<void> {
-  const { login, token } = options.rateLimits ?? {};
-  const limiter = login || token ? await registerRateLimits(app) : undefined;
-  const tokenLimit = limiter?.('token requests', token, clientNamed);
-  const loginLimit = limiter?.('sign-in attempts', login, userNamed);
+  const { login = {}, token = {} } = options.rateLimits ?? {};
+  const limited = [login, token].some((limits) => limits.attempts || limits.failures);
+  const limiter = limited ? await registerRateLimits(app) : undefined;
+  const tokenLimit = limiter?.('token requests', token, clientNamed) ?? {};
+  const loginLimit = limiter?.('sign-in attempts', login, userNamed) ?? {};
   await app.register(oauthRoutes, { auth, limit: tokenLimit });
-  await app.register(sessionRoutes, { auth, limit: loginLimit });
+  await app.register(sessionRoutes, { auth, limit: loginLimit, trustedOrigins: options.trustedOrigins });
   await app.register(managementRoutes, { auth });
 
   app.withTypeProvider<TypeBoxTypeProvider>().get(
@@ -73,8 +81,10 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
 
 interface Deps {
   auth: AuthServices;
-  /** The rate limit of the scope's sign-in or token route, when one is set. */
-  limit?: preValidationAsyncHookHandler;
+  /** The rate-limit hooks of the scope's sign-in or token route (none when unlimited). */
+  limit?: LimitHooks;
+  /** The session routes: origins besides the server's own that browsers may call them from. */
+  trustedOrigins?: readonly string[];
 }
 
 const field = (body: unknown, name: string): string | undefined => {
@@ -132,19 +142,28 @@ function toOAuthError(err: FastifyError): OAuthError | undefined {
   return status !== undefined && status >= 400 && status < 500 ? new OAuthError('invalid_request', err.message) : undefined;
 }
 
+const OAUTH_ENDPOINTS = ['/oauth/token', '/oauth/revoke', '/oauth/introspect'];
+
 async function oauthRoutes(scope: FastifyInstance, { auth, limit }: Deps): Promise<void> {
   await scope.register(fastifyFormbody);
   // Token responses must not be cached (RFC 6749 §5.1); nor should introspection answers.
   scope.addHook('onRequest', async (_req, reply) => void noStore(reply));
-  scope.addHook('preValidation', async (req) => assertFormEncoded(req.headers['content-type']));
+  scope.addHook('preValidation', async (req) => {
+    assertNoQueryParameters(req.query);
+    assertFormEncoded(req.headers['content-type']);
+  });
   scope.setErrorHandler((err: FastifyError, _req, reply) => {
     const oauth = toOAuthError(err);
     if (!oauth) throw err;
     noStore(reply);
+    if (oauth.headers) reply.headers(oauth.headers);
     // 401 always names the scheme to use (RFC 6749 §5.2, RFC 9110 §15.5.2).
     if (oauth.status === 401) reply.header('www-authenticate', 'Basic realm="plinth"');
     return reply.status(oauth.status).send({ error: oauth.error, error_description: descriptionOf(oauth.description) });
   });
+  // RFC 6749 §3.2 (token requests are POSTs): the error body of the endpoint, status 405.
+  refuseOtherMethods(scope, OAUTH_ENDPOINTS, (url) =>
+    new OAuthError('invalid_request', `${url} takes POST only, with a form-encoded body`, { status: 405, headers: ALLOW_POST }));
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
 
   /** The calling client of a revocation or introspection request (both require client authentication). */
@@ -159,7 +178,7 @@ async function oauthRoutes(scope: FastifyInstance, { auth, limit }: Deps): Promi
     return token;
   };
 
-  app.post('/oauth/token', { schema: tokenRouteSchema, ...(limit && { preValidation: limit }) }, async (req) => {
+  app.post('/oauth/token', { schema: tokenRouteSchema, ...limit }, async (req) => {
     const params = oauthParams(req.body);
     try {
       const grant = await auth.tokenEndpoint.issue(params, req.headers.authorization);
@@ -211,9 +230,12 @@ function cookieOptions(req: FastifyRequest, expires?: Date): CookieSerializeOpti
   return { path: '/', httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https', ...(expires && { expires }) };
 }
 
-async function sessionRoutes(scope: FastifyInstance, { auth, limit }: Deps): Promise<void> {
+async function sessionRoutes(scope: FastifyInstance, { auth, limit, trustedOrigins = [] }: Deps): Promise<void> {
   await scope.register(fastifyCookie);
   await scope.register(fastifyFormbody);
+  refuseOtherMethods(scope, ['/login', '/logout'], (url) => new PlinthError('METHOD_NOT_ALLOWED', `${url} takes POST only`, ALLOW_POST));
+  // Login CSRF: the session cookie is SameSite=Strict, but another site's form can still post to /login.
+  const sameOrigin = sameOriginOnly(trustedOrigins);
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(
@@ -226,7 +248,8 @@ async function sessionRoutes(scope: FastifyInstance, { auth, limit }: Deps): Pro
         body: LoginBody,
         response: { 200: LoginResponse, 429: ref, ...plinthErrors },
       },
-      ...(limit && { preValidation: limit }),
+      onRequest: sameOrigin,
+      ...limit,
     },
     async (req, reply) => {
       const user = await auth.users.verifyCredentials(req.body.username, req.body.password);
@@ -251,6 +274,7 @@ async function sessionRoutes(scope: FastifyInstance, { auth, limit }: Deps): Pro
         security: [{ session: [] }],
         response: { 204: Type.Null({ description: 'Signed out' }), ...plinthErrors },
       },
+      onRequest: sameOrigin,
     },
     async (req, reply) => {
       const id = req.cookies[SESSION_COOKIE];

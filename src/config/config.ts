@@ -110,6 +110,13 @@ export const ConfigSchema = Type.Object({
    */
   loginRateLimit: Type.String({ pattern: RATE_LIMIT_PATTERN, default: '10/60s' }),
   tokenRateLimit: Type.String({ pattern: RATE_LIMIT_PATTERN, default: '60/60s' }),
+  /**
+   * Failed attempts per account on top of the limits above (same syntax): a wrong password for a
+   * user name, a refused token request for a client (or API key). Past it every attempt for that
+   * account is refused, the right credential too, until the window ends; successes never lower it.
+   */
+  loginFailureRateLimit: Type.String({ pattern: RATE_LIMIT_PATTERN, default: '5/60s' }),
+  tokenFailureRateLimit: Type.String({ pattern: RATE_LIMIT_PATTERN, default: '10/60s' }),
   /** Browser origins allowed to call the API cross-origin: comma-separated exact origins (`https://app.example.com`); empty = CORS off. */
   corsOrigins: Type.String({ pattern: CORS_ORIGINS_PATTERN, default: '' }),
   /**
@@ -164,6 +171,8 @@ const ENV: Record<keyof Config, string> = {
   jobNice: 'PLINTH_JOB_NICE',
   loginRateLimit: 'PLINTH_LOGIN_RATE_LIMIT',
   tokenRateLimit: 'PLINTH_TOKEN_RATE_LIMIT',
+  loginFailureRateLimit: 'PLINTH_LOGIN_FAILURE_RATE_LIMIT',
+  tokenFailureRateLimit: 'PLINTH_TOKEN_FAILURE_RATE_LIMIT',
   corsOrigins: 'PLINTH_CORS_ORIGINS',
   trustProxy: 'PLINTH_TRUST_PROXY',
   hsts: 'PLINTH_HSTS',

@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   VERSION_NOT_FOUND: 404,
+  /** The path exists but takes other methods (the answer's Allow header lists them). */
+  METHOD_NOT_ALLOWED: 405,
   /** The request body did not arrive within PLINTH_REQUEST_TIMEOUT_MS; the connection is closed. */
   REQUEST_TIMEOUT: 408,
   CONFLICT: 409,

@@ -223,6 +223,12 @@ describe('hardening settings are validated at start-up', () => {
     assert.throws(() => loadConfig({}, { PLINTH_HSTS: 'yes' }), /PLINTH_HSTS/);
     for (const value of ['10', '0/60s', '10/60d', '10 per minute']) assert.throws(() => loadConfig({}, { PLINTH_LOGIN_RATE_LIMIT: value }), /PLINTH_LOGIN_RATE_LIMIT/, value);
     assert.equal(loadConfig({}, { PLINTH_TOKEN_RATE_LIMIT: '100/1m' }).tokenRateLimit, '100/1m');
+    for (const name of ['PLINTH_LOGIN_FAILURE_RATE_LIMIT', 'PLINTH_TOKEN_FAILURE_RATE_LIMIT']) {
+      assert.throws(() => loadConfig({}, { [name]: '10 failures' }), new RegExp(name), name);
+    }
+    const defaults = loadConfig({}, {});
+    assert.deepEqual([defaults.loginFailureRateLimit, defaults.tokenFailureRateLimit], ['5/60s', '10/60s'], 'failure limits are on by default');
+    assert.equal(loadConfig({}, { PLINTH_TOKEN_FAILURE_RATE_LIMIT: 'off' }).tokenFailureRateLimit, 'off');
     // Refused while building the server, before any file is opened.
     await assert.rejects(buildApp(loadConfig({ trustProxy: '2', dataDir: '/nonexistent/plinth', logLevel: 'silent' }, {})), /PLINTH_TRUST_PROXY/);
   });

@@ -120,7 +120,7 @@ describe('rate limits without a trusted proxy', () => {
   const url = (path: string) => `${server.url}${path}`;
 
   before(async () => {
-    server = await startServer(exampleModels('iris'), { auth: 'on', adminPassword: ADMIN_PASSWORD, loginRateLimit: '2/60s', tokenRateLimit: 'off' });
+    server = await startServer(exampleModels('iris'), { auth: 'on', adminPassword: ADMIN_PASSWORD, loginRateLimit: '2/60s', tokenRateLimit: 'off', tokenFailureRateLimit: 'off' });
   });
   after(() => server.close());
 
@@ -133,11 +133,79 @@ describe('rate limits without a trusted proxy', () => {
     assertLimited(refused, 60);
   });
 
-  test("'off' disables a limit: twenty token requests in a row are all answered by the endpoint", async () => {
+  test("'off' disables the limits: twenty failing token requests in a row are all answered by the endpoint", async () => {
     for (let i = 0; i < 20; i++) {
       const r = await postForm(url('/oauth/token'), { grant_type: 'client_credentials', client_id: 'plc_nobody', client_secret: 'x' });
       assert.equal(r.status, 401, `request ${i}: ${r.text}`);
       assert.equal(r.json.error, 'invalid_client');
     }
+  });
+});
+
+/**
+ * Failures are counted per account on their own, tighter limit, with the defaults: 10 failed
+ * token requests per client and 5 failed sign-ins per user name in 60 s, while every attempt still
+ * counts against PLINTH_TOKEN_RATE_LIMIT (60/60s) and PLINTH_LOGIN_RATE_LIMIT (10/60s). Each
+ * request comes from its own address (a trusted loopback proxy), as a distributed guesser's would.
+ */
+describe('failed attempts per account: PLINTH_TOKEN_FAILURE_RATE_LIMIT and PLINTH_LOGIN_FAILURE_RATE_LIMIT', () => {
+  let server: TestServer;
+  let admin: Awaited<ReturnType<typeof login>>;
+  let address = 0;
+  /** A fresh address for each request, so only the per-account counters can refuse. */
+  const next = () => from(`10.20.${Math.floor(++address / 250)}.${address % 250}`);
+  const url = (path: string) => `${server.url}${path}`;
+  const token = (id: string, secret: string) => postForm(url('/oauth/token'), { grant_type: 'client_credentials' }, { ...basic(id, secret), ...next() });
+  const signIn = (username: string, password: string) => send('POST', url('/login'), { username, password }, next());
+
+  before(async () => {
+    server = await startServer(exampleModels('iris'), { auth: 'on', adminPassword: ADMIN_PASSWORD, trustProxy: 'loopback' });
+    admin = await login(server, 'admin', ADMIN_PASSWORD);
+    for (const user of ['dave', 'erin']) await server.auth.users.create(user, CAROL_PASSWORD);
+  });
+  after(() => server.close());
+
+  test('twenty bad secrets for one client: the first ten are invalid_client, the rest 429 with Retry-After, the right secret included', async () => {
+    const client = await createClient(server, admin, ['predict']);
+    for (let i = 1; i <= 10; i++) {
+      const r = await token(client.id, `wrong-secret-${i}`);
+      assert.equal(r.status, 401, `failure ${i}: ${r.text}`);
+      assert.equal(r.json.error, 'invalid_client');
+    }
+    for (let i = 11; i <= 20; i++) assertLimited(await token(client.id, `wrong-secret-${i}`), 60);
+    // Refused before the secret is checked: a 429 tells a guesser nothing, right or wrong.
+    const right = await token(client.id, client.secret);
+    assertLimited(right, 60);
+    assert.match(right.json.error, /failed/);
+  });
+
+  test('successes do not use up the failure allowance: thirty tokens, then still ten failures before 429', async () => {
+    const client = await createClient(server, admin, ['predict']);
+    for (let i = 1; i <= 30; i++) assert.equal((await token(client.id, client.secret)).status, 200, `success ${i}`);
+    for (let i = 1; i <= 10; i++) assert.equal((await token(client.id, 'wrong')).status, 401, `failure ${i}`);
+    assertLimited(await token(client.id, 'wrong'), 60);
+  });
+
+  test('a success does not reset the failure count: nine failures, a success, one failure, then 429', async () => {
+    const client = await createClient(server, admin, ['predict']);
+    for (let i = 1; i <= 9; i++) assert.equal((await token(client.id, 'wrong')).status, 401, `failure ${i}`);
+    assert.equal((await token(client.id, client.secret)).status, 200, 'the owner gets a token in between');
+    assert.equal((await token(client.id, 'wrong')).status, 401, 'the tenth failure is still answered');
+    assertLimited(await token(client.id, 'wrong'), 60);
+    // Another client is not affected.
+    const other = await createClient(server, admin, ['predict']);
+    assert.equal((await token(other.id, other.secret)).status, 200);
+  });
+
+  test('sign-in: five wrong passwords for a user, then even the right one is 429; a success in between does not reset the count', async () => {
+    for (let i = 1; i <= 5; i++) assert.equal((await signIn('dave', `wrong-password-${i}`)).status, 401, `failure ${i}`);
+    const refused = await signIn('dave', CAROL_PASSWORD);
+    assertLimited(refused, 60);
+    assert.match(refused.json.error, /failed sign-in/);
+
+    for (let i = 1; i <= 4; i++) assert.equal((await signIn('erin', `wrong-password-${i}`)).status, 401, `failure ${i}`);
+    assert.equal((await signIn('erin', CAROL_PASSWORD)).status, 200, 'erin signs in in between');
+    assert.equal((await signIn('erin', 'wrong-password-5')).status, 401, 'the fifth failure is still answered');
+    assertLimited(await signIn('erin', CAROL_PASSWORD), 60);
   });
 });
