@@ -56,10 +56,13 @@ const spaceIn = (request: FastifyRequest) => query(request).space ?? 'default';
  */
 export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory): RoutePolicy {
   const scope = (s: Scope): Rule => ({ scope: s, check: (request) => access.require(request, s) });
-  const inSpace = (s: Scope, find: (request: FastifyRequest) => Promise<SpaceTarget>): Rule => ({
-    scope: s,
-    check: async (request) => access.requireIn(request, s, await find(request)),
-  });
+  // Authenticated and scoped before the space (or the object) is looked up: a caller who could not
+  // act there anyway gets the same 401 or 403 whether it exists or not, so neither is an oracle.
+  const within = async (request: FastifyRequest, s: Scope, find: (request: FastifyRequest) => Promise<SpaceTarget>) => {
+    await access.require(request, s);
+    return access.requireIn(request, s, await find(request));
+  };
+  const inSpace = (s: Scope, find: (request: FastifyRequest) => Promise<SpaceTarget>): Rule => ({ scope: s, check: (request) => within(request, s, find) });
   const querySpace = (s: Scope) => inSpace(s, (request) => spaces.space(spaceIn(request)));
   const pathSpace = (s: Scope) => inSpace(s, (request) => spaces.space(params(request).space!));
   const deployment = (s: Scope) => inSpace(s, (request) => spaces.deploymentSpace(params(request).id!));
@@ -71,7 +74,7 @@ export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory):
     check: async (request) => {
       const space = name(request);
       if (space === undefined) return access.require(request, 'admin');
-      return access.requireIn(request, 'models:read', await spaces.space(space));
+      return within(request, 'models:read', () => spaces.space(space));
     },
   });
   const serving = (check: Check): Rule => ({ scope: 'predict', check, mayBePublic: true });

@@ -265,12 +265,14 @@ export function registerJobCommands(program: Command, defaultUrl: string): void 
     if (page.items.length === 0) return console.log('no data assets');
     for (const a of page.items) console.log(`${a.name}  ${a.format}  ${a.status}  ${fmt(a.rowCount ?? 0)} rows  ${fmt(a.size)} bytes  id ${a.id}`);
   });
-  url(assets.command('download <id-or-name> <file>').description("write a data asset's bytes to a file")).action(async (id: string, file: string, o: Common) => {
-    await download(o.url, `/api/v1/assets/${encodeURIComponent(id)}/content`, file);
+  // An asset is found inside one space only (default `default`), by id as by name.
+  const inSpace = (o: { space?: string }) => (o.space ? `?space=${encodeURIComponent(o.space)}` : '');
+  url(assets.command('download <id-or-name> <file>').description("write a data asset's bytes to a file").option('-s, --space <space>', 'space')).action(async (id: string, file: string, o: Common & { space?: string }) => {
+    await download(o.url, `/api/v1/assets/${encodeURIComponent(id)}/content${inSpace(o)}`, file);
     console.log(`wrote ${file}`);
   });
-  url(assets.command('delete <id-or-name>').description('delete a data asset')).action(async (id: string, o: Common) => {
-    await callApi(api(o.url, `/api/v1/assets/${encodeURIComponent(id)}`), { method: 'DELETE' });
+  url(assets.command('delete <id-or-name>').description('delete a data asset').option('-s, --space <space>', 'space')).action(async (id: string, o: Common & { space?: string }) => {
+    await callApi(api(o.url, `/api/v1/assets/${encodeURIComponent(id)}${inSpace(o)}`), { method: 'DELETE' });
     console.log(`deleted ${id}`);
   });
 }

@@ -95,21 +95,16 @@ export class DataAssetService {
     return this.repos.assets.list({ spaceId: space.id, namePrefix: query.namePrefix, limit: query.limit ?? 100, cursor: query.cursor });
   }
 
-  /** By id, or by name in the space (default `default`). */
-  async find(idOrName: string, spaceName?: string): Promise<DataAssetRow> {
+  /**
+   * By id or by name, inside the space (default `default`) only: another space's asset is "does
+   * not exist", word for word as a missing one, so neither its id nor its name can be probed.
+   */
+  async find(idOrName: string, spaceName: string = DEFAULT_SPACE): Promise<DataAssetRow> {
+    const space = await this.registry.getSpace(spaceName);
     const byId = await this.repos.assets.get(idOrName);
-    const space = await this.registry.getSpace(spaceName ?? DEFAULT_SPACE);
-    if (byId && (spaceName === undefined || byId.spaceId === space.id)) return byId;
+    if (byId && byId.spaceId === space.id) return byId;
     const byName = await this.repos.assets.getByName(space.id, idOrName);
     if (!byName) throw new PlinthError('NOT_FOUND', `data asset '${printable(idOrName)}' does not exist in space '${printable(space.name)}'`);
-    return byName;
-  }
-
-  async inSpace(spaceId: string, idOrName: string): Promise<DataAssetRow> {
-    const byId = await this.repos.assets.get(idOrName);
-    if (byId && byId.spaceId === spaceId) return byId;
-    const byName = await this.repos.assets.getByName(spaceId, idOrName);
-    if (!byName) throw new PlinthError('NOT_FOUND', `data asset '${printable(idOrName)}' does not exist in the deployment's space`);
     return byName;
   }
 

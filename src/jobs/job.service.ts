@@ -25,7 +25,7 @@ export interface InputDataEntry {
 }
 
 export interface SubmitJobInput {
-  /** The deployment's space; by id, or by name in the default space, when omitted. */
+  /** The caller's space (`default` when omitted): the deployment, the input asset and the output are found and written there only. */
   space?: string;
   /** Deployment id or name. */
   deployment: string;
@@ -160,7 +160,10 @@ export class JobService {
     const spaceId = filter.space !== undefined ? (await this.registry.getSpace(filter.space)).id : undefined;
     let deploymentId: string | undefined;
     if (filter.deployment !== undefined) {
-      deploymentId = (await this.findDeployment(filter.deployment, filter.space).catch(() => undefined))?.id ?? filter.deployment;
+      // Unresolved, the filter is an id as given (a deleted deployment's jobs stay listed): with a
+      // space, it only matches that space's jobs, so another space's deployment lists nothing.
+      const found = filter.space !== undefined ? this.findDeployment(filter.deployment, filter.space) : this.deployments.findByIdOrName(filter.deployment);
+      deploymentId = (await found.catch(() => undefined))?.id ?? filter.deployment;
     }
     for (const s of filter.status ?? []) if (!JOB_STATUSES.includes(s)) throw invalidInput(`status '${printable(s, 20)}' is not one of ${JOB_STATUSES.join(', ')}`);
     return this.repos.jobs.list({ limit: filter.limit ?? 100, cursor: filter.cursor, spaceId, deploymentId, scheduleId: filter.schedule, status: filter.status });
@@ -214,22 +217,22 @@ export class JobService {
 
   // -- internals -------------------------------------------------------------------------------
 
-  private async findDeployment(idOrName: string, space?: string): Promise<DeploymentRow> {
-    if (space !== undefined && space !== DEFAULT_SPACE) {
-      try {
-        return await this.deployments.getByName(space, idOrName);
-      } catch (err) {
-        const byId = await this.deployments.get(idOrName).catch(() => undefined);
-        if (byId) return byId;
-        throw err;
-      }
-    }
-    return this.deployments.findByIdOrName(idOrName);
+  /**
+   * The deployment by id or name inside the space the caller named (the one the route policy
+   * authorised; `default` when none): another space's deployment is "does not exist", word for
+   * word as a missing one, whatever it is named by.
+   */
+  private async findDeployment(idOrName: string, spaceName: string = DEFAULT_SPACE): Promise<DeploymentRow> {
+    const space = await this.registry.getSpace(spaceName);
+    const byId = await this.deployments.get(idOrName).catch(() => undefined);
+    if (byId && byId.spaceId === space.id) return byId;
+    return this.deployments.getByName(space.name, idOrName);
   }
 
   private async plan(input: SubmitJobInput) {
     if (input === null || typeof input !== 'object') throw invalidInput('the job must be an object');
-    const deployment = await this.findDeployment(input.deployment, input.space);
+    const space = input.space ?? DEFAULT_SPACE;
+    const deployment = await this.findDeployment(input.deployment, space);
     if (deployment.status === 'failed') throw new PlinthError('CONFLICT', `deployment '${printable(deployment.name)}' failed to load: ${deployment.reason ?? 'no reason recorded'}`);
     const model: BatchModel = await this.models.current(deployment);
     const chunkRows = input.chunkRows ?? this.settings.chunkRows;
@@ -260,7 +263,8 @@ export class JobService {
     let columns: string[] | null;
     let rowsTotal: number;
     if (given.asset !== undefined) {
-      asset = await this.assets.inSpace(deployment.spaceId, given.asset);
+      // Inside the deployment's space, which is the caller's: its names and columns only.
+      asset = await this.assets.find(given.asset, space);
       if (asset.status !== 'ready') throw new PlinthError('CONFLICT', `data asset '${printable(asset.name)}' is still being written by job ${asset.jobId}`);
       if (!asset.rowCount) throw invalidInput(`data asset '${printable(asset.name)}' has no data rows${asset.format === 'csv' ? ' (only a header)' : ''}`);
       rowsTotal = asset.rowCount;

@@ -80,10 +80,11 @@ export class ScheduleService {
     return row;
   }
 
-  async get(idOrName: string, spaceName?: string): Promise<ScheduleRow> {
+  /** By id or by name, inside the space only (another space's schedule is "does not exist", as a missing one). */
+  async get(idOrName: string, spaceName: string = DEFAULT_SPACE): Promise<ScheduleRow> {
+    const space = await this.registry.getSpace(spaceName);
     const byId = await this.repos.schedules.get(idOrName);
-    if (byId) return byId;
-    const space = await this.registry.getSpace(spaceName ?? DEFAULT_SPACE);
+    if (byId && byId.spaceId === space.id) return byId;
     const byName = await this.repos.schedules.getByName(space.id, idOrName);
     if (!byName) throw new PlinthError('NOT_FOUND', `schedule '${printable(idOrName)}' does not exist`);
     return byName;

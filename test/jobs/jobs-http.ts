@@ -8,19 +8,19 @@ export type { Reply } from '../helpers/server.js';
 /** Helpers for the batch tests: JSON calls, asset uploads, waiting for jobs, the breast-cancer data. */
 
 
-/** A JSON call (the batch tests' name for send). */
-export const call = (method: string, url: string, body?: unknown): Promise<Reply> => send(method, url, body);
+/** A JSON call (the batch tests' name for send); `headers` carry a credential on auth-on servers. */
+export const call = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => send(method, url, body, headers);
 
-export async function uploadAsset(base: string, filename: string, bytes: Buffer | string, query = ''): Promise<Reply> {
+export async function uploadAsset(base: string, filename: string, bytes: Buffer | string, query = '', headers: Record<string, string> = {}): Promise<Reply> {
   const form = new FormData();
   form.append('file', new Blob([typeof bytes === 'string' ? Buffer.from(bytes) : bytes]), filename);
-  return readResponse(await fetch(`${base}/api/v1/assets${query}`, { method: 'POST', body: form }));
+  return readResponse(await fetch(`${base}/api/v1/assets${query}`, { method: 'POST', body: form, headers }));
 }
 
-export async function waitForJob(base: string, id: string, timeoutMs = 30_000): Promise<any> {
+export async function waitForJob(base: string, id: string, timeoutMs = 30_000, headers: Record<string, string> = {}): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = await call('GET', `${base}/api/v1/jobs/${id}`);
+    const r = await call('GET', `${base}/api/v1/jobs/${id}`, undefined, headers);
     assert.equal(r.status, 200, r.text);
     if (['completed', 'failed', 'canceled'].includes(r.json.status)) return r.json;
     if (Date.now() > deadline) throw new Error(`job ${id} still ${r.json.status} after ${timeoutMs} ms: ${r.text}`);

@@ -13,10 +13,11 @@ const modelOf = (pin: string | null): string | null => {
 /** A job as the API shows it. */
 export async function jobView(job: JobRow, spaces: SpaceNames) {
   const input = job.spec.input;
+  const space = await spaces.of(job.spaceId);
   return {
     id: job.id,
     status: job.status,
-    space: await spaces.of(job.spaceId),
+    space,
     deployment: { id: job.deploymentId, name: job.deploymentName },
     scheduleId: job.scheduleId,
     model: modelOf(job.modelVersionId),
@@ -25,7 +26,7 @@ export async function jobView(job: JobRow, spaces: SpaceNames) {
       name: job.spec.output.name,
       format: job.spec.output.format,
       assetId: job.status === 'completed' ? job.outputAssetId : null,
-      url: job.status === 'completed' && job.outputAssetId ? `/api/v1/assets/${job.outputAssetId}/content` : null,
+      url: job.status === 'completed' && job.outputAssetId ? `/api/v1/assets/${job.outputAssetId}/content?space=${encodeURIComponent(space)}` : null,
     },
     carry: job.spec.carry,
     probabilities: job.spec.probabilities,

@@ -123,7 +123,7 @@ const JOB_EXAMPLE = {
   scheduleId: null,
   model: 'models:/breast-cancer/1',
   input: { type: 'asset', asset: { id: '5f0c1d2e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', name: 'patients.csv' } },
-  output: { name: 'patients-scored.csv', format: 'csv', assetId: '9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d', url: '/api/v1/assets/9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d/content' },
+  output: { name: 'patients-scored.csv', format: 'csv', assetId: '9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d', url: '/api/v1/assets/9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d/content?space=default' },
   carry: ['id'],
   probabilities: true,
   explanations: false,
