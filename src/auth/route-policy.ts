@@ -92,6 +92,8 @@ export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory):
   const self: Rule = { check: 'self' };
   add('GET', ['/v2/health/live', '/v2/health/ready', '/v2', '/health', '/ready', '/ping', '/version', '/service-info'], open);
   add('POST', ['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/login', '/logout'], self);
+  // Their other methods only ever answer 405 with Allow: POST (method-not-allowed.routes.ts).
+  add('GET,PUT,DELETE,PATCH', ['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/login', '/logout'], open);
   add('GET', ['/.well-known/jwks.json'], open);
   add('GET,POST', ['/api/v1/clients', '/api/v1/api-keys'], self);
   add('POST', ['/api/v1/clients/:id/rotate'], self);

@@ -1,6 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { buildApp } from '../app.js';
 import { loadConfig, type Config } from '../config/config.js';
+import { ConnectionDrain } from '../http/connection-drain.js';
+
+/** How long a kept-alive connection may stay idle once draining before it is closed: a busy client sends its next request well within it. */
+const DRAIN_IDLE_MS = 1000;
 
 /**
  * Starts the server. SIGTERM / SIGINT: readiness turns 503 at once; after the drain delay the
@@ -10,6 +14,7 @@ import { loadConfig, type Config } from '../config/config.js';
 export async function serve(overrides: Partial<Record<keyof Config, unknown>>): Promise<void> {
   const config = loadConfig(overrides);
   const { app, lifecycle, generatedAdminPassword } = await buildApp(config);
+  const connections = new ConnectionDrain(app.server);
   await app.listen({ host: config.host, port: config.port });
   if (generatedAdminPassword) {
     // Once, on the terminal only (not the log): it is stored hashed and cannot be shown again.
@@ -24,8 +29,10 @@ export async function serve(overrides: Partial<Record<keyof Config, unknown>>): 
       process.exit(1);
     }, config.shutdownGraceMs);
     force.unref();
-    // With no drain delay the listener closes now, in this tick, so no new request slips in.
-    const closing = config.drainDelayMs > 0 ? delay(config.drainDelayMs).then(() => app.close()) : app.close();
+    // With no drain delay the listener closes now, in this tick, so no new request slips in; the
+    // connections end one by one after their last answer, then the app closes (its stores last).
+    const draining = config.drainDelayMs > 0 ? delay(config.drainDelayMs).then(() => connections.drain(DRAIN_IDLE_MS)) : connections.drain(DRAIN_IDLE_MS);
+    const closing = draining.then(() => app.close());
     closing.then(
       () => process.exit(0),
       (err) => {

@@ -19,6 +19,8 @@ import { assertSameAsMissing, startTwoSpaces, type TwoSpaces } from './two-space
 const PUBLIC = [
   'GET /v2/health/live', 'GET /v2/health/ready', 'GET /v2', 'GET /health', 'GET /ready', 'GET /ping', 'GET /version', 'GET /service-info',
   'GET /.well-known/jwks.json', 'POST /oauth/token', 'POST /oauth/revoke', 'POST /oauth/introspect', 'POST /login', 'POST /logout',
+  // The other methods of the POST-only endpoints: 405 with Allow: POST, whoever asks.
+  ...['GET', 'PUT', 'DELETE', 'PATCH'].flatMap((m) => ['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/login', '/logout'].map((u) => `${m} ${u}`)),
 ];
 /** The OpenAPI document and Swagger UI (outside the route policy; they describe, never act). */
 const DOCS = /^GET \/api\/docs(\/|$)/;
