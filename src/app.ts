@@ -215,8 +215,8 @@ export async function buildApp(config: Config): Promise<Plinth> {
   await registerPegaRoutes(app, deps);
   registerDeploymentRoutes(app, { deployments, budget });
   registerAuditRoutes(app, security.auth.audit);
-  registerJobRoutes(app, { assets: batch.assets, jobs: batch.jobs, schedules: batch.schedules, spaces: batch.spaces });
-  registerManagementRoutes(app, { registry, ...deps });
+  registerJobRoutes(app, { assets: batch.assets, jobs: batch.jobs, schedules: batch.schedules, spaces: batch.spaces, uploadTimeoutMs: config.uploadTimeoutMs });
+  registerManagementRoutes(app, { registry, uploadTimeoutMs: config.uploadTimeoutMs, ...deps });
   app.addHook('onClose', async () => {
     await batch.stop();
     await pool.close();

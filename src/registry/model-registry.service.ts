@@ -55,6 +55,11 @@ export interface UploadVersionInput {
   description?: string | null;
   /** The new version's tags. */
   tags?: string[];
+  /**
+   * Aborted when the caller can no longer be told the outcome (the client went away, or was
+   * already answered by a deadline): nothing is committed then, and a commit it races is undone.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RegisteredVersion {
@@ -99,6 +104,11 @@ export interface ModelUpdate {
 }
 
 const DEFAULT_LIMIT = 100;
+
+/** The upload's caller is gone: stop before anything (more) is committed. */
+function checkNotAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new PlinthError('MALFORMED_BODY', 'upload abandoned: the client closed the connection (or was answered) before the version was registered');
+}
 
 function destroyStream(stream: unknown): void {
   const s = stream as Partial<Readable> | undefined;
@@ -239,10 +249,16 @@ export class ModelRegistryService {
       throw err;
     }
     const intake = await intakeUpload({ filename: input.filename, stream: input.stream, tmpRoot: this.options.tmpRoot, limits: this.options.limits });
+    const { signal } = input;
     try {
       const checked = await validateVersion(intake, this.validate);
+      checkNotAborted(signal);
       const model = await this.ensureModel(space, input.name, description ?? checked.manifest?.description ?? null);
       const bundle = await storeBundle(this.blobs, model.id, intake.dir, intake.files);
+      if (signal?.aborted) {
+        await this.dropUnusedBundle(model.id, bundle.key); // the last moment before the commit
+        checkNotAborted(signal);
+      }
       const version = await fromStorage({ model: input.name }, () =>
         this.repos.models.createVersion({
           modelId: model.id,
@@ -255,6 +271,12 @@ export class ModelRegistryService {
           tags,
         }),
       );
+      if (signal?.aborted) {
+        // The caller went away while the row was written: it will never hear of this version.
+        await this.repos.models.deleteVersion(model.id, version.version);
+        await this.dropUnusedBundle(model.id, bundle.key);
+        checkNotAborted(signal);
+      }
       if (notify) await this.changed(space, model);
       return { space, model: (await this.repos.models.get(model.id)) ?? model, version };
     } finally {
@@ -533,6 +555,10 @@ export class ModelRegistryService {
       cursor = page.nextCursor;
     } while (cursor);
     return names;
+  }
+
+  private async dropUnusedBundle(modelId: string, blobKey: string): Promise<void> {
+    if (!(await this.bundleStillUsed(modelId, blobKey))) await this.dropBundle(blobKey);
   }
 
   private async bundleStillUsed(modelId: string, blobKey: string): Promise<boolean> {
