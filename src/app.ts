@@ -170,7 +170,14 @@ export async function buildApp(config: Config): Promise<Plinth> {
   await registry.ensureDefaultSpace();
 
   // Serving: default-space models by name, deployments by name or id, under one memory budget.
-  const cache = new ArtifactCache(registry, join(config.dataDir, 'cache'));
+  const cache = new ArtifactCache(registry, join(config.dataDir, 'cache'), {
+    maxBytes: Math.round(config.cacheMaxMb * 1024 * 1024),
+    inUse: (): string[] => [...models.modelFiles(), ...pool.modelFiles()],
+    log: app.log,
+  });
+  registry.onBundleDropped((blobKey) => cache.evict(blobKey));
+  // What no version points at any more (deleted while the server was down, or a crash's staging folders).
+  await cache.sweep(await registry.liveBlobKeys());
   const folder = new ModelFolderSource(config.modelsDir);
   let following = false;
   const source = new RegistryModelSource(registry, cache, DEFAULT_SPACE, async () => {

@@ -105,6 +105,16 @@ export interface ModelUpdate {
 
 const DEFAULT_LIMIT = 100;
 
+/** Every item of a paged listing. */
+async function* pages<T>(list: (cursor: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
+  let cursor: string | undefined;
+  do {
+    const page = await list(cursor);
+    yield* page.items;
+    cursor = page.nextCursor;
+  } while (cursor);
+}
+
 /** The upload's caller is gone: stop before anything (more) is committed. */
 function checkNotAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new PlinthError('MALFORMED_BODY', 'upload abandoned: the client closed the connection (or was answered) before the version was registered');
@@ -153,6 +163,23 @@ export class ModelRegistryService {
   ) {}
 
   private listener?: RegistryChangeListener;
+  private bundleDropped?: (blobKey: string) => Promise<void>;
+
+  /** Told after a bundle's blobs are deleted (the artifact cache drops its copy). */
+  onBundleDropped(listener: (blobKey: string) => Promise<void>): void {
+    this.bundleDropped = listener;
+  }
+
+  /** The blob key of every version in every space: what the artifact cache may keep. */
+  async liveBlobKeys(): Promise<Set<string>> {
+    const keys = new Set<string>();
+    for await (const space of pages((cursor) => this.repos.spaces.list({ limit: 1000, cursor }))) {
+      for await (const model of pages((cursor) => this.repos.models.list({ spaceId: space.id, limit: 1000, cursor }))) {
+        for await (const v of pages((cursor) => this.repos.models.listVersions({ modelId: model.id, limit: 1000, cursor }))) keys.add(v.blobKey);
+      }
+    }
+    return keys;
+  }
 
   /** Set once serving is up, so the start-up import does not load each model twice. */
   onChange(listener: RegistryChangeListener): void {
@@ -579,6 +606,7 @@ export class ModelRegistryService {
   private async dropBundle(key: string): Promise<void> {
     try {
       await deleteBundle(this.blobs, key);
+      await this.bundleDropped?.(key);
     } catch (err) {
       this.options.log?.warn({ blobKey: key, err }, 'could not delete the blobs of a deleted model version');
     }
