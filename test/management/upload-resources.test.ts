@@ -60,7 +60,11 @@ describe('tgz uploads: memory bounded, limits enforced while extracting (child-p
     dir = await mkdtemp(join(tmpdir(), 'plinth-upload-rss-'));
     await mkdir(join(dir, 'models'));
     model = await readFile(join(EXAMPLES, 'iris/1/model.onnx'));
-    server = await startServeProcess(['--models', join(dir, 'models')], { PLINTH_AUTH: 'off', PLINTH_DATA_DIR: join(dir, 'data'), PLINTH_LOG_LEVEL: 'warn' });
+    // A general request timeout far shorter than the large upload's processing: the upload
+    // routes' own deadline (PLINTH_UPLOAD_TIMEOUT_MS, default 15 min) must hold instead.
+    server = await startServeProcess(['--models', join(dir, 'models')], {
+      PLINTH_AUTH: 'off', PLINTH_DATA_DIR: join(dir, 'data'), PLINTH_LOG_LEVEL: 'warn', PLINTH_REQUEST_TIMEOUT_MS: '4000',
+    });
   });
   after(async () => {
     server.child.kill('SIGKILL');
@@ -85,7 +89,7 @@ describe('tgz uploads: memory bounded, limits enforced while extracting (child-p
     assert.match(r.json.error, /more than 1000 entries/);
   });
 
-  test('a valid 440 MiB tgz (model + 40 MiB of noise + 400 MiB of zeros) is registered with the RSS bounded', async () => {
+  test('a valid 440 MiB tgz (model + 40 MiB of noise + 400 MiB of zeros) is registered with the RSS bounded, past the 4 s request timeout (failed before: the idle socket was cut)', async () => {
     const file = tgzMembers([
       { name: 'model.onnx', data: model },
       { name: 'assets/noise.bin', data: randomBytes(40 * MiB) },
