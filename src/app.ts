@@ -6,6 +6,7 @@ import { registerCsvParser } from './http/csv-body.parser.js';
 import { clientErrorHandler, formatSchemaErrors, frameworkErrors, registerErrorHandler, ROUTER_MAX_PARAM_LENGTH } from './http/error-handler.js';
 import { registerBodyParsers } from './http/json-body.parser.js';
 import { lazyRequestLogger } from './http/lazy-request-logger.js';
+import { registerBodyDeadline } from './http/body-deadline.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { registerOpenApi } from './http/openapi.plugin.js';
 import { InferenceService } from './inference/inference.service.js';
@@ -170,13 +171,14 @@ export async function buildApp(config: Config): Promise<Plinth> {
     logController: new LogController({ disableRequestLogging: !config.accessLog }),
     childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.bodyLimit,
-    // Deadlines (docs/operations.md): the whole request, body included, must arrive within the
-    // request timeout (Node's requestTimeout: 408) and be answered within it (the run's
-    // CallContext: 504); idle keep-alive connections close after their own timeout. No socket
-    // inactivity timeout (connectionTimeout): with one, Node let a body trickled a byte at a time
-    // run to its 60 s headersTimeout whatever the setting, and a connection waiting on a long run
-    // would be reset instead of getting its 504.
-    requestTimeout: config.requestTimeoutMs,
+    // Deadlines (docs/operations.md): headers must arrive within the request timeout (Node's
+    // headersTimeout), the body too (body-deadline.ts: 408; Node's requestTimeout is server-wide,
+    // so it is the uploads' longer one), and the answer is due then too (the run's CallContext:
+    // 504); idle keep-alive connections close after their own timeout. No socket inactivity
+    // timeout (connectionTimeout): with one, Node let a body trickled a byte at a time run to its
+    // 60 s headersTimeout whatever the setting, and a connection waiting on a long run would be
+    // reset instead of getting its 504.
+    requestTimeout: Math.max(config.requestTimeoutMs, config.uploadTimeoutMs),
     keepAliveTimeout: config.keepAliveTimeoutMs,
     connectionTimeout: 0,
     // Node enforces these only when it sweeps connections (every 30 s by default): sweep often enough to matter.
@@ -206,7 +208,14 @@ export async function buildApp(config: Config): Promise<Plinth> {
   await registry.ensureDefaultSpace();
 
   // Serving: default-space models by name, deployments by name or id, under one memory budget.
-  const cache = new ArtifactCache(registry, join(config.dataDir, 'cache'));
+  const cache = new ArtifactCache(registry, join(config.dataDir, 'cache'), {
+    maxBytes: Math.round(config.cacheMaxMb * 1024 * 1024),
+    inUse: (): string[] => [...models.modelFiles(), ...pool.modelFiles()],
+    log: app.log,
+  });
+  registry.onBundleDropped((blobKey) => cache.evict(blobKey));
+  // What no version points at any more (deleted while the server was down, or a crash's staging folders).
+  await cache.sweep(await registry.liveBlobKeys());
   const folder = new ModelFolderSource(config.modelsDir);
   let following = false;
   const source = new RegistryModelSource(registry, cache, DEFAULT_SPACE, async () => {
@@ -231,6 +240,7 @@ export async function buildApp(config: Config): Promise<Plinth> {
   registerBodyParsers(app, config.maxJsonDepth);
   registerCsvParser(app);
   registerErrorHandler(app, config.bodyLimit);
+  registerBodyDeadline(app, config.requestTimeoutMs);
   app.addSchema(ErrorSchema);
   await registerOpenApi(app, PLINTH_VERSION);
   const security = await wireSecurity(app, config, db, { registry, deployments, jobs: batch.jobs, pool, inference });
@@ -251,8 +261,8 @@ export async function buildApp(config: Config): Promise<Plinth> {
   await registerPegaRoutes(app, deps);
   registerDeploymentRoutes(app, { deployments, budget });
   registerAuditRoutes(app, security.auth.audit);
-  registerJobRoutes(app, { assets: batch.assets, jobs: batch.jobs, schedules: batch.schedules, spaces: batch.spaces });
-  registerManagementRoutes(app, { registry, ...deps });
+  registerJobRoutes(app, { assets: batch.assets, jobs: batch.jobs, schedules: batch.schedules, spaces: batch.spaces, uploadTimeoutMs: config.uploadTimeoutMs });
+  registerManagementRoutes(app, { registry, uploadTimeoutMs: config.uploadTimeoutMs, ...deps });
   app.addHook('onClose', async () => {
     await batch.stop();
     await pool.close();

@@ -62,6 +62,12 @@ export const ConfigSchema = Type.Object({
    * idle connections and never sends a request into one Plinth is closing.
    */
   keepAliveTimeoutMs: Type.Integer({ minimum: 100, default: 72_000 }),
+  /**
+   * The deadline of an upload (model versions, data assets) instead of the request timeout: the
+   * socket may sit idle that long while a large upload is unpacked and validated, and the route's
+   * own handler deadline is this long. A client cut off meanwhile leaves nothing registered.
+   */
+  uploadTimeoutMs: Type.Integer({ minimum: 1000, default: 900_000 }),
   /** On SIGTERM, how long in-flight requests may take before the process exits anyway. */
   shutdownGraceMs: Type.Integer({ minimum: 0, default: 10_000 }),
   /**
@@ -89,6 +95,12 @@ export const ConfigSchema = Type.Object({
   jobConcurrency: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   /** Rows per chunk of a batch job: the unit of scoring and of committed (resumable) progress. */
   jobChunkRows: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000 }),
+  /**
+   * Size bound of the artifact cache (<data>/cache, the local copies models load from), in MiB;
+   * past it the least recently used copies that no loaded session or running job uses are
+   * removed (and copied again when next needed). 0 = no bound.
+   */
+  cacheMaxMb: Type.Number({ minimum: 0, default: 10_240 }),
   /** Largest data asset upload, in MiB; fractions are allowed. 413 past it. */
   maxAssetMb: Type.Number({ exclusiveMinimum: 0, default: 1024 }),
   /** Largest row of a job's input, in KiB: a longer row is a row error, never held in memory. */
@@ -150,6 +162,7 @@ const ENV: Record<keyof Config, string> = {
   maxJsonDepth: 'PLINTH_MAX_JSON_DEPTH',
   requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
   keepAliveTimeoutMs: 'PLINTH_KEEP_ALIVE_TIMEOUT_MS',
+  uploadTimeoutMs: 'PLINTH_UPLOAD_TIMEOUT_MS',
   shutdownGraceMs: 'PLINTH_SHUTDOWN_GRACE_MS',
   drainDelayMs: 'PLINTH_DRAIN_DELAY_MS',
   auth: 'PLINTH_AUTH',
@@ -162,6 +175,7 @@ const ENV: Record<keyof Config, string> = {
   signingKeyMaxAgeSeconds: 'PLINTH_SIGNING_KEY_MAX_AGE',
   jobConcurrency: 'PLINTH_JOB_CONCURRENCY',
   jobChunkRows: 'PLINTH_JOB_CHUNK_ROWS',
+  cacheMaxMb: 'PLINTH_CACHE_MAX_MB',
   maxAssetMb: 'PLINTH_MAX_ASSET_MB',
   jobMaxRowKb: 'PLINTH_JOB_MAX_ROW_KB',
   jobMaxErrorRate: 'PLINTH_JOB_MAX_ERROR_RATE',

@@ -120,7 +120,7 @@ export class Extraction {
     } finally {
       await file.close();
     }
-    const record = { path, size, sha256: hash.digest('hex'), sniffed: sniff(Buffer.concat(head), last, false) };
+    const record = { path, size, sha256: hash.digest('hex'), sniffed: sniff(Buffer.concat(head), last, false, size) };
     this.files.push(record);
     return record;
   }
@@ -249,15 +249,40 @@ class TarStreamMeter extends Transform {
 
 const TAR_FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
-/** Extracts a tar (gzipped or not) already spooled to disk. */
+/**
+ * `p`, or the failure if the extraction fails first. Unlike Promise.race against one long-lived
+ * promise, which keeps a reaction (and so every settled value: each chunk of every entry) until
+ * that promise settles, the failure listener is removed as soon as `p` settles: memory stays
+ * bounded by the chunks in flight, whatever the archive's size.
+ */
+function unlessFailed<T>(p: Promise<T>, failed: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (failed.aborted) return reject(failed.reason as Error);
+    const onFail = () => reject(failed.reason as Error);
+    failed.addEventListener('abort', onFail, { once: true });
+    p.then(
+      (value) => {
+        failed.removeEventListener('abort', onFail);
+        resolve(value);
+      },
+      (err: unknown) => {
+        failed.removeEventListener('abort', onFail);
+        reject(err as Error);
+      },
+    );
+  });
+}
+
+/** Extracts a tar (gzipped or not) already spooled to disk, one entry at a time, with backpressure. */
 export async function extractTar(tarPath: string, gzipped: boolean, x: Extraction): Promise<void> {
   const parser = new Parser({ strict: true, noResume: true, zstd: false, brotli: false, maxMetaEntrySize: 64 * 1024 });
   const queue: ReadEntry[] = [];
   let ended = false;
   let wake: (() => void) | undefined;
-  let fail!: (err: Error) => void;
-  const failure = new Promise<never>((_, reject) => (fail = reject));
-  failure.catch(() => {});
+  const failure = new AbortController();
+  const fail = (err: Error) => {
+    if (!failure.signal.aborted) failure.abort(err);
+  };
   parser.on('entry', (entry: ReadEntry) => {
     queue.push(entry);
     wake?.();
@@ -271,18 +296,18 @@ export async function extractTar(tarPath: string, gzipped: boolean, x: Extractio
   const input = createReadStream(tarPath);
   const stages: NodeJS.ReadWriteStream[] = gzipped ? [createGunzip(), new TarStreamMeter(x, true)] : [new TarStreamMeter(x, false)];
   let stopped = false;
+  /** Any await inside the loop also ends when the input side fails, so nothing waits forever. */
+  const guard = <T>(p: Promise<T>) => unlessFailed(p, failure.signal);
   const feeding = (async () => {
     await pipeline(input, ...(stages as [Transform]), async (source: AsyncIterable<Buffer>) => {
       for await (const chunk of source) {
         if (stopped) return;
-        if (!parser.write(chunk)) await Promise.race([new Promise((r) => parser.once('drain', r)), failure]);
+        if (!parser.write(chunk)) await guard(new Promise((r) => parser.once('drain', r)));
       }
       parser.end();
     });
   })().catch((err: unknown) => fail(err instanceof PlinthError ? err : malformed(gzipped ? 'tar.gz' : 'tar', err)));
 
-  /** Any await inside the loop also ends when the input side fails, so nothing waits forever. */
-  const guard = <T>(p: Promise<T>) => Promise.race([p, failure]);
   async function* data(entry: ReadEntry): AsyncGenerator<Buffer> {
     const it = (entry as unknown as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     for (;;) {

@@ -1,4 +1,5 @@
 import { PlinthError, printable } from '../core/errors.js';
+import { isObjectNpy, looksLikeCompressedPickle, looksLikePickle } from './pickle-sniffer.js';
 
 /**
  * The hand-written rules of the upload intake: limits, entry paths, refused file kinds.
@@ -162,22 +163,28 @@ export const hasRefusedExtension = (name: string) => {
 };
 
 /** What the first bytes (and the last byte) of a file say it is, for the formats refused by content. */
-export type Sniffed = 'pickle' | 'hdf5' | 'zip' | undefined;
+export type Sniffed = 'pickle' | 'compressed-pickle' | 'npy-object' | 'hdf5' | 'zip' | undefined;
 
 const HDF5 = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 const ZIP_LOCAL = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
-export const HEAD_BYTES = 16;
+/** Bytes of each file kept for sniffing: a protocol 0 pickle's opening, a .npy header. */
+export const HEAD_BYTES = 512;
 
 /**
  * `strict` (for model.onnx, which must be protobuf anyway): a pickle protocol 2-5 header is
  * enough. Otherwise (any artifact, e.g. raw tensor bytes that may start with 0x80 by chance) the
  * file must also end with the STOP opcode '.' or start like torch's legacy format
  * (PROTO 2, LONG1 magic number), which keeps false positives below one in a million.
+ * Protocols 0 and 1 (text-like opcodes), zlib/gzip-compressed pickles (joblib) and .npy files of
+ * Python objects are recognised by pickle-sniffer.ts, whose rule is documented there.
  */
-export function sniff(head: Buffer, last: number | undefined, strict: boolean): Sniffed {
+export function sniff(head: Buffer, last: number | undefined, strict: boolean, size = head.length): Sniffed {
   if (head.length >= 2 && head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5) {
     if (strict || last === 0x2e || head[2] === 0x8a) return 'pickle';
   }
+  if (looksLikePickle(head, last, size)) return 'pickle';
+  if (looksLikeCompressedPickle(head)) return 'compressed-pickle';
+  if (isObjectNpy(head)) return 'npy-object';
   if (head.length >= HDF5.length && head.subarray(0, HDF5.length).equals(HDF5)) return 'hdf5';
   if (head.length >= 4 && head.subarray(0, 4).equals(ZIP_LOCAL)) return 'zip';
   return undefined;

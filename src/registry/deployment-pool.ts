@@ -134,6 +134,11 @@ export class DeploymentPool implements ServedDeployments {
     for (const slot of old?.slots() ?? []) if (!kept.has(slot)) await slot.model.close();
   };
 
+  /** The model file of every session the deployments serve (reloaded from it when the budget evicted it). */
+  *modelFiles(): Iterable<string> {
+    for (const served of this.byId.values()) for (const slot of served.slots()) if (slot.model.source) yield slot.model.source.file;
+  }
+
   /** Stops serving a deployment (deleted) and closes its sessions. */
   async drop(deploymentId: string): Promise<void> {
     const served = this.byId.get(deploymentId);

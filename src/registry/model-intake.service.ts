@@ -165,7 +165,7 @@ async function intake(stream: IntakeRequest['stream'], format: UploadFormat, lim
     const [limit, name] = singleFileLimit(limits, format);
     meter = new UploadMeter(limit, name);
     await spool(stream, join(out, path), meter);
-    files = [{ path, size: meter.bytes, sha256: meter.sha256, sniffed: sniff(meter.head, meter.last, false) }];
+    files = [{ path, size: meter.bytes, sha256: meter.sha256, sniffed: sniff(meter.head, meter.last, false, meter.bytes) }];
   } else {
     meter = new UploadMeter(limits.maxUploadBytes, 'upload limit');
     const archive = join(work, 'upload');
@@ -241,6 +241,8 @@ const PICKLE_HINT = 'a Python pickle (found by its content)';
 /** Refuses files by content: pickles, HDF5 (Keras), zips that hold pickles (PyTorch). */
 async function checkContent(file: ExtractedFile, absolute: string, limits: IntakeLimits): Promise<void> {
   if (file.sniffed === 'pickle') throw refusedFormat(file.path, PICKLE_HINT);
+  if (file.sniffed === 'compressed-pickle') throw refusedFormat(file.path, 'a compressed Python pickle (a joblib file, found by its content)');
+  if (file.sniffed === 'npy-object') throw refusedFormat(file.path, 'a NumPy array of Python objects, stored as pickles (found by its content)');
   if (file.sniffed === 'hdf5') throw refusedFormat(file.path, 'an HDF5 file (Keras .h5, found by its content)');
   if (file.sniffed === 'zip') {
     const inside = await refusedMemberOfZip(absolute, limits.maxEntries);

@@ -55,6 +55,11 @@ export interface UploadVersionInput {
   description?: string | null;
   /** The new version's tags. */
   tags?: string[];
+  /**
+   * Aborted when the caller can no longer be told the outcome (the client went away, or was
+   * already answered by a deadline): nothing is committed then, and a commit it races is undone.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RegisteredVersion {
@@ -100,6 +105,21 @@ export interface ModelUpdate {
 
 const DEFAULT_LIMIT = 100;
 
+/** Every item of a paged listing. */
+async function* pages<T>(list: (cursor: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
+  let cursor: string | undefined;
+  do {
+    const page = await list(cursor);
+    yield* page.items;
+    cursor = page.nextCursor;
+  } while (cursor);
+}
+
+/** The upload's caller is gone: stop before anything (more) is committed. */
+function checkNotAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new PlinthError('MALFORMED_BODY', 'upload abandoned: the client closed the connection (or was answered) before the version was registered');
+}
+
 function destroyStream(stream: unknown): void {
   const s = stream as Partial<Readable> | undefined;
   if (s && typeof s.destroy === 'function' && !s.destroyed) s.destroy();
@@ -143,6 +163,23 @@ export class ModelRegistryService {
   ) {}
 
   private listener?: RegistryChangeListener;
+  private bundleDropped?: (blobKey: string) => Promise<void>;
+
+  /** Told after a bundle's blobs are deleted (the artifact cache drops its copy). */
+  onBundleDropped(listener: (blobKey: string) => Promise<void>): void {
+    this.bundleDropped = listener;
+  }
+
+  /** The blob key of every version in every space: what the artifact cache may keep. */
+  async liveBlobKeys(): Promise<Set<string>> {
+    const keys = new Set<string>();
+    for await (const space of pages((cursor) => this.repos.spaces.list({ limit: 1000, cursor }))) {
+      for await (const model of pages((cursor) => this.repos.models.list({ spaceId: space.id, limit: 1000, cursor }))) {
+        for await (const v of pages((cursor) => this.repos.models.listVersions({ modelId: model.id, limit: 1000, cursor }))) keys.add(v.blobKey);
+      }
+    }
+    return keys;
+  }
 
   /** Set once serving is up, so the start-up import does not load each model twice. */
   onChange(listener: RegistryChangeListener): void {
@@ -239,10 +276,16 @@ export class ModelRegistryService {
       throw err;
     }
     const intake = await intakeUpload({ filename: input.filename, stream: input.stream, tmpRoot: this.options.tmpRoot, limits: this.options.limits });
+    const { signal } = input;
     try {
       const checked = await validateVersion(intake, this.validate);
+      checkNotAborted(signal);
       const model = await this.ensureModel(space, input.name, description ?? checked.manifest?.description ?? null);
       const bundle = await storeBundle(this.blobs, model.id, intake.dir, intake.files);
+      if (signal?.aborted) {
+        await this.dropUnusedBundle(model.id, bundle.key); // the last moment before the commit
+        checkNotAborted(signal);
+      }
       const version = await fromStorage({ model: input.name }, () =>
         this.repos.models.createVersion({
           modelId: model.id,
@@ -255,6 +298,12 @@ export class ModelRegistryService {
           tags,
         }),
       );
+      if (signal?.aborted) {
+        // The caller went away while the row was written: it will never hear of this version.
+        await this.repos.models.deleteVersion(model.id, version.version);
+        await this.dropUnusedBundle(model.id, bundle.key);
+        checkNotAborted(signal);
+      }
       if (notify) await this.changed(space, model);
       return { space, model: (await this.repos.models.get(model.id)) ?? model, version };
     } finally {
@@ -535,6 +584,10 @@ export class ModelRegistryService {
     return names;
   }
 
+  private async dropUnusedBundle(modelId: string, blobKey: string): Promise<void> {
+    if (!(await this.bundleStillUsed(modelId, blobKey))) await this.dropBundle(blobKey);
+  }
+
   private async bundleStillUsed(modelId: string, blobKey: string): Promise<boolean> {
     let cursor: string | undefined;
     do {
@@ -553,6 +606,7 @@ export class ModelRegistryService {
   private async dropBundle(key: string): Promise<void> {
     try {
       await deleteBundle(this.blobs, key);
+      await this.bundleDropped?.(key);
     } catch (err) {
       this.options.log?.warn({ blobKey: key, err }, 'could not delete the blobs of a deleted model version');
     }

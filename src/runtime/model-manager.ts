@@ -58,6 +58,13 @@ export class ModelManager {
     return this.source.location;
   }
 
+  /** The model file of every READY version (loaded, or evicted by the budget and reloaded from it on demand). */
+  *modelFiles(): Iterable<string> {
+    for (const versions of this.models.values()) {
+      for (const state of versions.values()) if (state.state === 'READY' && state.model.source) yield state.model.source.file;
+    }
+  }
+
   /** Rescans the source and loads every model it holds that is not loaded yet. */
   async loadAll(): Promise<void> {
     const names = await this.rescan();

@@ -83,7 +83,7 @@ function octal(value: number, width: number): string {
 }
 
 /** One ustar header block; names up to 100 bytes (no prefix field needed for these tests). */
-function tarHeader(spec: TarSpec, size: number): Buffer {
+export function tarHeader(spec: TarSpec, size: number): Buffer {
   const h = Buffer.alloc(512);
   h.write(spec.name, 0, 100, 'utf8');
   h.write(octal(spec.type === '5' ? 0o755 : 0o644, 8), 100, 'ascii');

@@ -11,6 +11,7 @@ import { errorResponses } from '../shared/common.schema.js';
 import { openAssetUpload } from './asset-upload.js';
 import { AssetList, AssetListQuery, AssetParams, AssetResponse, SpaceQuery, UploadQuery } from './jobs.schema.js';
 import { settleRefusedUpload } from '../../http/refused-upload.js';
+import { uploadDeadline } from '../../http/upload-deadline.js';
 
 const tags = ['data assets'];
 const error = Type.Ref('Error');
@@ -42,14 +43,14 @@ function attachment(name: string): string {
 }
 
 /** Data assets under /api/v1/assets: streamed upload, list, metadata, download, delete. */
-export function registerAssetRoutes(base: FastifyInstance, assets: DataAssetService, spaces: SpaceNames): void {
+export function registerAssetRoutes(base: FastifyInstance, assets: DataAssetService, spaces: SpaceNames, uploadTimeoutMs: number): void {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   const limit = assets.maxUploadBytes;
 
   app.register(async (scope) => {
     await scope.register(multipart, { limits: formLimits(limit) });
     scope.withTypeProvider<TypeBoxTypeProvider>().post('/api/v1/assets', {
-      onRequest: checkUploadHeaders(limit),
+      ...uploadDeadline(uploadTimeoutMs, checkUploadHeaders(limit)),
       schema: {
         tags,
         summary: 'Upload a data file (multipart/form-data)',

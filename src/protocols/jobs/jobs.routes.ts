@@ -21,6 +21,8 @@ export interface JobRouteDeps {
   jobs: JobService;
   schedules: ScheduleService;
   spaces: SpaceNames;
+  /** PLINTH_UPLOAD_TIMEOUT_MS: the asset upload route's own deadline. */
+  uploadTimeoutMs: number;
 }
 
 const tags = ['batch jobs'];
@@ -30,7 +32,7 @@ const error = Type.Ref('Error');
 export function registerJobRoutes(base: FastifyInstance, deps: JobRouteDeps): void {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   const { jobs, schedules, spaces } = deps;
-  registerAssetRoutes(base, deps.assets, spaces);
+  registerAssetRoutes(base, deps.assets, spaces, deps.uploadTimeoutMs);
   registerWmlJobRoutes(base, jobs, spaces);
 
   app.post('/api/v1/jobs', {

@@ -6,6 +6,8 @@ import { registerSpaceRoutes } from './spaces.routes.js';
 /** What the registry's management API needs: the registry service (its upload limit included). */
 export interface ManagementDeps {
   registry: ModelRegistryService;
+  /** PLINTH_UPLOAD_TIMEOUT_MS: the upload route's own deadline. */
+  uploadTimeoutMs: number;
 }
 
 /**
@@ -14,7 +16,7 @@ export interface ManagementDeps {
  * their own routes (deployments.routes.ts) with the same conventions: camelCase JSON, `limit` /
  * `cursor` pages, ETag / If-Match on updates, one error body.
  */
-export function registerManagementRoutes(app: FastifyInstance, { registry }: ManagementDeps): void {
+export function registerManagementRoutes(app: FastifyInstance, { registry, uploadTimeoutMs }: ManagementDeps): void {
   registerSpaceRoutes(app, registry);
-  registerModelRoutes(app, registry);
+  registerModelRoutes(app, registry, uploadTimeoutMs);
 }

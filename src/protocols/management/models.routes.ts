@@ -16,6 +16,7 @@ import {
 import { checkUploadHeaders, formLimits, openUpload, uploadError } from './multipart-upload.js';
 import { PageQueryFields, pageInMemory, pageLimit, toWirePage } from './pagination.schema.js';
 import { settleRefusedUpload } from '../../http/refused-upload.js';
+import { untold, uploadDeadline } from '../../http/upload-deadline.js';
 
 const tags = ['registry'];
 const error = Type.Ref('Error');
@@ -76,7 +77,7 @@ function attachment(path: string): string {
 }
 
 /** Models, versions (upload, download), aliases and reference resolution, under /api/v1. */
-export function registerModelRoutes(base: FastifyInstance, registry: ModelRegistryService): void {
+export function registerModelRoutes(base: FastifyInstance, registry: ModelRegistryService, uploadTimeoutMs: number): void {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   // -- models ---------------------------------------------------------------------------------
@@ -132,7 +133,7 @@ export function registerModelRoutes(base: FastifyInstance, registry: ModelRegist
 
   // -- versions -------------------------------------------------------------------------------
 
-  registerUploadRoute(app, registry);
+  registerUploadRoute(app, registry, uploadTimeoutMs);
 
   app.get('/api/v1/models/:name/versions', {
     schema: {
@@ -267,13 +268,13 @@ export function registerModelRoutes(base: FastifyInstance, registry: ModelRegist
  * POST /api/v1/models/{name}/versions, in a scope of its own: @fastify/multipart's parser and
  * hooks then apply to this route only, not to every inference request.
  */
-function registerUploadRoute(app: FastifyInstance, registry: ModelRegistryService): void {
+function registerUploadRoute(app: FastifyInstance, registry: ModelRegistryService, uploadTimeoutMs: number): void {
   const maxUploadBytes = registry.uploadLimits.maxUploadBytes;
   app.register(async (base) => {
     await base.register(multipart, { limits: formLimits(maxUploadBytes) });
     const scope = base.withTypeProvider<TypeBoxTypeProvider>();
     scope.post('/api/v1/models/:name/versions', {
-      onRequest: checkUploadHeaders(maxUploadBytes),
+      ...uploadDeadline(uploadTimeoutMs, checkUploadHeaders(maxUploadBytes)),
       schema: {
         tags,
         summary: 'Upload a new version (multipart/form-data)',
@@ -285,7 +286,8 @@ function registerUploadRoute(app: FastifyInstance, registry: ModelRegistryServic
           'objective, categorical splits or a booster Plinth does not serve is 422. Fields must come ' +
           'before the file (a field after it is refused with 400). The model is created by its first upload. The version is ' +
           'validated by loading it once (422 with ONNX Runtime\'s reason otherwise), becomes the next integer version, and is ' +
-          `servable at once. Size limit: the server's upload limit (PLINTH_MAX_UPLOAD_MB), 413 past it.`,
+          `servable at once. Size limit: the server's upload limit (PLINTH_MAX_UPLOAD_MB), 413 past it. Deadline: ` +
+          'PLINTH_UPLOAD_TIMEOUT_MS; a client that closes the connection before the answer leaves no version.',
         consumes: ['multipart/form-data'],
         params: ModelParams,
         querystring: SpaceQuery,
@@ -295,9 +297,11 @@ function registerUploadRoute(app: FastifyInstance, registry: ModelRegistryServic
     }, async (req, reply) => {
       const space = spaceOf(req.query);
       const name = req.params.name;
+      const outcome = untold(reply);
       try {
         const form = await openUpload(req, maxUploadBytes);
         const { version, model } = await registry.uploadVersion({
+          signal: outcome.signal,
           space,
           name,
           filename: form.filename,
@@ -306,6 +310,7 @@ function registerUploadRoute(app: FastifyInstance, registry: ModelRegistryServic
           tags: form.tags,
         });
         const body = { ...versionView(space, model.name)(version), artifacts: await registry.listArtifacts(version) };
+        outcome.answering();
         return reply.status(201).header('location', versionUrl(space, model.name, version.version)).send(body);
       } catch (err) {
         await settleRefusedUpload(req, reply);
