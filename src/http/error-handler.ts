@@ -1,14 +1,13 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PlinthError, printable } from '../core/errors.js';
+import { NOT_READY_RETRY_AFTER_S } from './readiness.js';
 
 export interface ErrorBody {
   error: string;
   code: string;
 }
 
-/** Seconds a 503 without a more precise hint asks the client to wait. */
-export const DEFAULT_RETRY_AFTER_S = 1;
 
 /** Fastify's own client errors, mapped to catalogue codes; everything else is INTERNAL. */
 const FASTIFY_CODES: Record<string, string> = {
@@ -30,7 +29,7 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
       if (err.status >= 500) request.log.warn({ code: err.code }, err.message);
       if (err.headers) reply.headers(err.headers);
       // Every 503 says when to come back (still loading, draining, shed): clients and proxies back off instead of hammering.
-      if (err.status === 503 && !err.headers?.['retry-after']) reply.header('retry-after', String(DEFAULT_RETRY_AFTER_S));
+      if (err.status === 503 && !err.headers?.['retry-after']) reply.header('retry-after', String(NOT_READY_RETRY_AFTER_S));
       return reply.status(err.status).send({ error: err.message, code: err.code } satisfies ErrorBody);
     }
     if (err.validation) {

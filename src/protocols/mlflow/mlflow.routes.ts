@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { readinessStatus } from '../../http/readiness.js';
 import type { ProtocolDeps } from '../shared/protocol-deps.js';
 import { errorResponses, NameParams } from '../shared/common.schema.js';
 import { invokeMlflow } from './mlflow.mapper.js';
@@ -24,7 +25,7 @@ export function registerMlflowRoutes(base: FastifyInstance, { inference, lifecyc
     invokeMlflow(inference, inference.soleModel(), undefined, req.body, call(reply)));
 
   app.get('/ping', { schema: { tags, summary: 'MLflow health check', response: { 200: Type.String(), 503: Type.String() } } }, async (_req, reply) =>
-    reply.status(lifecycle.ready ? 200 : 503).type('text/plain').send('\n'));
+    readinessStatus(reply, lifecycle.ready).type('text/plain').send('\n'));
   app.get('/version', { schema: { tags, summary: 'Server version', response: { 200: Type.String() } } }, async (_req, reply) =>
     reply.type('text/plain').send(version));
 }

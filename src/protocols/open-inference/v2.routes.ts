@@ -3,6 +3,7 @@ import { toExplainResponse } from '../explain/explain.mapper.js';
 import { V2ExplainRequest, V2ExplainResponse } from '../explain/explain.schema.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { readinessStatus } from '../../http/readiness.js';
 import type { ProtocolDeps } from '../shared/protocol-deps.js';
 import { BINARY_HEADER } from '../../http/json-body.parser.js';
 import { errorResponses, NameParams, NameVersionParams } from '../shared/common.schema.js';
@@ -21,7 +22,7 @@ export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, 
   app.get('/v2/health/live', { schema: { tags, summary: 'Server liveness', response: { 200: Live } } }, async () => ({ live: true }));
 
   app.get('/v2/health/ready', { schema: { tags, summary: 'Server readiness', response: { 200: Ready, 503: Ready } } }, async (_req, reply) => {
-    return reply.status(lifecycle.ready ? 200 : 503).send({ ready: lifecycle.ready });
+    return readinessStatus(reply, lifecycle.ready).send({ ready: lifecycle.ready });
   });
 
   app.get('/v2', { schema: { tags, summary: 'Server metadata', response: { 200: ServerMetadata } } }, async () => ({
@@ -43,7 +44,7 @@ export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, 
       schema: { tags, summary: 'Model readiness', params, response: { 200: ModelReady, 503: ModelReady, 404: errorResponses[404], 400: errorResponses[400] } },
     }, async (req, reply) => {
       const ready = await inference.isReady(req.params.name, versionOf(req.params));
-      return reply.status(ready ? 200 : 503).send({ name: req.params.name, ready });
+      return readinessStatus(reply, ready).send({ name: req.params.name, ready });
     });
 
     app.post(`${prefix}/infer`, {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { readinessStatus } from '../../http/readiness.js';
 import type { ProtocolDeps } from '../shared/protocol-deps.js';
 import { errorResponses, NameParams } from '../shared/common.schema.js';
 import { explainOptions, explanationPerRecord, toExplainResponse } from '../explain/explain.mapper.js';
@@ -67,7 +68,7 @@ export function registerRecordsRoutes(base: FastifyInstance, { inference, lifecy
   app.get('/health', { schema: { tags: ['health'], summary: 'Liveness: answers "up"', response: { 200: text } } }, async (_req, reply) =>
     reply.type('text/plain').send('up'));
   app.get('/ready', { schema: { tags: ['health'], summary: 'Readiness: "ready", or 503 while loading or draining', response: { 200: text, 503: text } } }, async (_req, reply) =>
-    reply.status(lifecycle.ready ? 200 : 503).type('text/plain').send(lifecycle.ready ? 'ready' : 'not ready'));
+    readinessStatus(reply, lifecycle.ready).type('text/plain').send(lifecycle.ready ? 'ready' : 'not ready'));
 
   app.get('/service-info', { schema: { tags: ['health'], summary: 'Version, start time and models served', response: { 200: ServiceInfo } } }, async () => {
     const names = inference.list().map((m) => m.name);
