@@ -33,6 +33,13 @@ export const ConfigSchema = Type.Object({
   /** Deepest JSON nesting accepted. */
   maxJsonDepth: Type.Integer({ minimum: 4, maximum: 1000, default: 64 }),
   /**
+   * Most rows (records, dataframe rows, CSV lines, a tensor's first dimension) one prediction
+   * request may hold: a server-wide ceiling checked while the body is decoded, before the rows
+   * are built (413 past it). A model's runtime.max_rows or a deployment's maxBatchSize can only
+   * lower it. More rows belong in a batch job.
+   */
+  maxRows: Type.Integer({ minimum: 1, default: 100_000 }),
+  /**
    * Node's request timeout: the whole request must arrive within it, and a connection idle that
    * long is closed. It does not cut short an inference already running.
    */
@@ -110,6 +117,7 @@ const ENV: Record<keyof Config, string> = {
   bodyLimit: 'PLINTH_BODY_LIMIT',
   maxUploadMb: 'PLINTH_MAX_UPLOAD_MB',
   maxJsonDepth: 'PLINTH_MAX_JSON_DEPTH',
+  maxRows: 'PLINTH_MAX_ROWS',
   requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
   shutdownGraceMs: 'PLINTH_SHUTDOWN_GRACE_MS',
   drainDelayMs: 'PLINTH_DRAIN_DELAY_MS',

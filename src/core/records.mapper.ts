@@ -69,6 +69,24 @@ function checkRecords(records: unknown[], features: Feature[], ctx: Ctx): DataRe
   });
 }
 
+/**
+ * Rows of values in column order (MLflow dataframe_split, Watson ML values) as records, one
+ * object per row built in place (no per-row array of entries). `where(row)` names a row in errors.
+ */
+export function rowsToRecords(columns: readonly string[], rows: readonly unknown[][], where: (row: number) => string, unit: string): DataRecord[] {
+  // Plain assignment would set a record's prototype for a '__proto__' column; no feature has that name.
+  if (columns.includes('__proto__')) throw invalidInput(`${where(0)}: ${unit} '__proto__' is not a feature name`);
+  const records = new Array<DataRecord>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row.length !== columns.length) throw invalidInput(`${where(i)}: expected ${columns.length} values (one per ${unit}), got ${row.length}`);
+    const record: DataRecord = {};
+    for (let j = 0; j < columns.length; j++) record[columns[j]!] = row[j];
+    records[i] = record;
+  }
+  return records;
+}
+
 function columnShape(spec: TensorSpec, rows: number, width: number): number[] {
   return spec.shape.length === 1 ? [rows] : [rows, width];
 }

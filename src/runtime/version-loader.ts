@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Manifest } from '../core/manifest.js';
+import { tightestRowLimit, type RowLimit } from '../core/row-limit.js';
 import { describeTextModel, loadTextPipeline } from '../text/text-pipeline.js';
 import { LazyModel } from './lazy-model.js';
 import type { ModelRuntime, ReadyModel, RuntimeOptions } from './model-runtime.js';
@@ -20,6 +21,16 @@ export interface OpenVersion {
   maxBatchSize?: number;
 }
 
+/** The model's own row limit: its model.yaml's runtime.max_rows, or its deployment's maxBatchSize when that is tighter. */
+function modelRowLimit({ name, manifest, maxBatchSize }: OpenVersion): RowLimit | undefined {
+  const owner = `'${name}'`;
+  const maxRows = manifest.runtime?.max_rows;
+  return tightestRowLimit(
+    maxRows === undefined ? undefined : { rows: maxRows, owner, setting: 'runtime.max_rows in its model.yaml' },
+    maxBatchSize === undefined ? undefined : { rows: maxBatchSize, owner, setting: "its deployment's runtime.maxBatchSize" },
+  );
+}
+
 /**
  * Loads one model version as a LazyModel charged to the budget: the session, and the schema
  * describeModel makes of it with its manifest. Throws the runtime's or the manifest's reason.
@@ -37,7 +48,7 @@ export function openModelVersion(spec: OpenVersion, loadRuntime: RuntimeLoader, 
         runtime,
         schema,
         ...(pipeline?.preprocesses && { pipeline }),
-        ...(spec.maxBatchSize !== undefined && { maxBatchSize: spec.maxBatchSize }),
+        rowLimit: modelRowLimit(spec),
       };
     } catch (err) {
       await runtime.dispose();
