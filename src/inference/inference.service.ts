@@ -4,7 +4,7 @@ import { assertModelName } from '../core/model-name.js';
 import { decodePredictions } from '../core/prediction.decoder.js';
 import { recordsToTensors } from '../core/records.mapper.js';
 import { checkRowCount, tightestRowLimit, type RowLimit } from '../core/row-limit.js';
-import { checkShape, type Tensor } from '../core/tensor.js';
+import { checkFinite, checkShape, type Tensor } from '../core/tensor.js';
 import type { ExplainerInfo, ExplainOptions, Explainer, GlobalImportance } from '../explain/explainer.js';
 import type { Matrix } from '../explain/tree-ensemble.types.js';
 import type { LazyModel } from '../runtime/lazy-model.js';
@@ -167,6 +167,7 @@ export class InferenceService {
       }
       if (given.has(tensor.name)) throw invalidInput(`input '${tensor.name}' is given twice`);
       checkShape(tensor, spec);
+      checkFinite(tensor, model.schema.allowNonFinite);
       given.set(tensor.name, tensor);
     }
     const missing = signature.inputs.filter((s) => !given.has(s.name));

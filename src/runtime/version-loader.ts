@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Manifest } from '../core/manifest.js';
+import { checkStaticOutputs } from '../core/output-size.js';
 import { tightestRowLimit, type RowLimit } from '../core/row-limit.js';
 import { describeTextModel, loadTextPipeline } from '../text/text-pipeline.js';
 import { LazyModel } from './lazy-model.js';
@@ -39,6 +40,7 @@ export function openModelVersion(spec: OpenVersion, loadRuntime: RuntimeLoader, 
   const load = async (): Promise<ReadyModel> => {
     const runtime = await loadRuntime(spec.file, spec.options);
     try {
+      checkStaticOutputs(runtime.signature);
       // Declared text steps read their JSON artifacts from beside model.onnx, checked now so a bad one fails the load.
       const pipeline = await loadTextPipeline(spec.manifest, (path) => readFile(join(dirname(spec.file), path), 'utf8'), runtime.signature);
       const schema = describeTextModel(runtime.signature, runtime.graphLabels, spec.manifest, pipeline);

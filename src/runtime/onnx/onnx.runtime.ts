@@ -5,6 +5,7 @@ import type { Signature } from '../../core/model-schema.js';
 import type { Tensor, TensorSpec } from '../../core/tensor.js';
 import type { ModelRuntime, RuntimeOptions } from '../model-runtime.js';
 import { classLabelsOf, readOnnxGraph } from './onnx-graph.reader.js';
+import { ortRunError } from './ort-run-error.js';
 
 function specsOf(metadata: readonly ort.InferenceSession.ValueMetadata[], role: string): TensorSpec[] {
   return metadata.map((m) => {
@@ -58,6 +59,8 @@ export class OnnxRuntime implements ModelRuntime {
     let results: ort.InferenceSession.ReturnType;
     try {
       results = await this.session.run(feeds, outputNames);
+    } catch (err) {
+      throw ortRunError(err, outputNames);
     } finally {
       if (--this.active === 0) this.idle?.();
     }
