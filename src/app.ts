@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config/config.js';
 import { registerCsvParser } from './http/csv-body.parser.js';
+import { serverRowLimit } from './core/row-limit.js';
 import { clientErrorHandler, formatSchemaErrors, frameworkErrors, registerErrorHandler, ROUTER_MAX_PARAM_LENGTH } from './http/error-handler.js';
 import { registerBodyParsers } from './http/json-body.parser.js';
 import { lazyRequestLogger } from './http/lazy-request-logger.js';
@@ -233,12 +234,12 @@ export async function buildApp(config: Config): Promise<Plinth> {
   const inference = new InferenceService(models, pool, async (reference) => {
     const resolved = await registry.resolve(DEFAULT_SPACE, reference);
     return { name: resolved.model.name, version: String(resolved.version.version) };
-  });
+  }, serverRowLimit(config.maxRows));
   const lifecycle = new Lifecycle();
   const deps: ProtocolDeps = { inference, lifecycle, version: PLINTH_VERSION, call: callContexts(config.requestTimeoutMs) };
 
-  registerBodyParsers(app, config.maxJsonDepth);
-  registerCsvParser(app);
+  registerBodyParsers(app, { maxDepth: config.maxJsonDepth, maxRows: config.maxRows });
+  registerCsvParser(app, config.maxRows);
   registerErrorHandler(app, config.bodyLimit);
   registerBodyDeadline(app, config.requestTimeoutMs);
   app.addSchema(ErrorSchema);

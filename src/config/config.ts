@@ -51,6 +51,13 @@ export const ConfigSchema = Type.Object({
   /** Deepest JSON nesting accepted. */
   maxJsonDepth: Type.Integer({ minimum: 4, maximum: 1000, default: 64 }),
   /**
+   * Most rows (records, dataframe rows, CSV lines, a tensor's first dimension) one prediction
+   * request may hold: a server-wide ceiling checked while the body is decoded, before the rows
+   * are built (413 past it). A model's runtime.max_rows or a deployment's maxBatchSize can only
+   * lower it. More rows belong in a batch job.
+   */
+  maxRows: Type.Integer({ minimum: 1, default: 100_000 }),
+  /**
    * The deadline of every request, from its first byte: a body still arriving past it is cut
    * (408), and a prediction still queued or running past it answers 504 (its run is abandoned).
    * Uploads have their own, longer deadline.
@@ -160,6 +167,7 @@ const ENV: Record<keyof Config, string> = {
   bodyLimit: 'PLINTH_BODY_LIMIT',
   maxUploadMb: 'PLINTH_MAX_UPLOAD_MB',
   maxJsonDepth: 'PLINTH_MAX_JSON_DEPTH',
+  maxRows: 'PLINTH_MAX_ROWS',
   requestTimeoutMs: 'PLINTH_REQUEST_TIMEOUT_MS',
   keepAliveTimeoutMs: 'PLINTH_KEEP_ALIVE_TIMEOUT_MS',
   uploadTimeoutMs: 'PLINTH_UPLOAD_TIMEOUT_MS',

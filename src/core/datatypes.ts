@@ -1,3 +1,5 @@
+import { fromHalfBits, toHalfBits } from './float16.js';
+
 /**
  * Tensor datatypes: the Open Inference Protocol names (FP32, BYTES, ...) are Plinth's
  * canonical names; ONNX Runtime's names are mapped here and nowhere else.
@@ -63,4 +65,36 @@ export function fromOrtType(type: string): Datatype | undefined {
 
 export function toOrtType(datatype: Datatype): OrtTensorType {
   return INFO[datatype].ort;
+}
+
+/** Largest finite FP32 and FP16 values: numbers beyond them become ±Infinity in the tensor. */
+const FLOAT_MAX: Partial<Record<Datatype, number>> = { FP32: 3.4028234663852886e38, FP16: 65504 };
+
+/** A number as the datatype stores it (FP32 and FP16 rounded). */
+function asStored(value: number, datatype: Datatype): number {
+  if (datatype === 'FP32') return Math.fround(value);
+  if (datatype === 'FP16') return fromHalfBits(toHalfBits(value));
+  return value;
+}
+
+/** What a number for this datatype must be, as error messages say it. */
+export function expectedNumber(datatype: Datatype): string {
+  const { kind, min, max } = INFO[datatype];
+  if (kind === 'int') return `an integer in [${min}, ${max}]`;
+  if (kind === 'bigint') return `an integer in [${min}, ${max}] (JSON numbers are exact only within ±(2^53 - 1); send larger ones as binary tensor data)`;
+  const limit = FLOAT_MAX[datatype];
+  return limit === undefined ? 'a finite number' : `a finite number within ${datatype}'s range ±${limit}`;
+}
+
+/**
+ * Whether a number fits the datatype: integers in range for integer types; for float types a value
+ * that is finite once stored (so 1e999 and, for FP32, 3.5e38 do not fit), unless the model takes
+ * non-finite values (its model.yaml's allow_non_finite). BOOL and BYTES take no numbers here.
+ */
+export function numberFits(value: number, datatype: Datatype, allowNonFinite = false): boolean {
+  const { kind, min, max } = INFO[datatype];
+  if (kind === 'int') return Number.isInteger(value) && value >= min! && value <= max!;
+  if (kind === 'bigint') return Number.isSafeInteger(value) && value >= min!;
+  if (kind === 'float' || kind === 'half') return allowNonFinite || Number.isFinite(asStored(value, datatype));
+  return false;
 }

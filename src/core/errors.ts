@@ -26,6 +26,8 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   LOAD_FAILED: 422,
+  /** The model's outputs (or a tensor on the way) for this input would need more memory than there is. */
+  OUTPUT_TOO_LARGE: 422,
   /** Too many attempts from this address or for this client or user (POST /login, POST /oauth/token); Retry-After says when to retry. */
   RATE_LIMITED: 429,
   /** The model's queue is full (its max_queue_size): shed at once rather than waited on; Retry-After says when to retry. */

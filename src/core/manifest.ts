@@ -111,6 +111,21 @@ export const ManifestSchema = Type.Object(
     postprocessing: Type.Optional(Type.Array(PostprocessingStepSchema, { minItems: 1, maxItems: 8 })),
     /** Where the model runs and how much waiting it accepts (docs/operations.md, "Instance groups"); a deployment's runtime settings win. */
     instance_group: Type.Optional(InstanceGroupSchema),
+    /** How the model is served. */
+    runtime: Type.Optional(
+      Type.Object(
+        {
+          /** Most rows per request (413 past it); lowers PLINTH_MAX_ROWS for this model, never raises it. */
+          max_rows: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
+     * The model takes NaN and ±Infinity in its float inputs (e.g. NaN as "missing" for a tree
+     * ensemble): without it such values, and numbers beyond the input datatype's range, are refused.
+     */
+    allow_non_finite: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -31,6 +31,8 @@ export interface ModelSchema {
   valueOutput?: string;
   metrics: Record<string, number>;
   primaryMetric?: string;
+  /** Float inputs may hold NaN and ±Infinity (model.yaml allow_non_finite); refused otherwise. */
+  allowNonFinite?: boolean;
 }
 
 const isColumn = (t: TensorSpec) => t.shape.length === 1 || (t.shape.length === 2 && t.shape[1] === 1);
@@ -112,6 +114,7 @@ export function describeModel(signature: Signature, graphLabels: (string | numbe
     valueOutput: task === 'regression' ? (findOutput(signature.outputs, manifest.outputs?.value, []) ?? signature.outputs[0]?.name) : undefined,
     metrics: manifest.metrics ?? {},
     primaryMetric: manifest.primary_metric ?? Object.keys(manifest.metrics ?? {})[0],
+    ...(manifest.allow_non_finite && { allowNonFinite: true }),
   };
   return schema;
 }

@@ -1,3 +1,4 @@
+import { expectedNumber, numberFits } from './datatypes.js';
 import { describeValue, invalidInput, printable } from './errors.js';
 import type { Feature } from './manifest.js';
 import type { FeatureBinding, ModelSchema } from './model-schema.js';
@@ -17,6 +18,7 @@ const defaultLabel = (row: number) => `record ${row}`;
 interface Ctx {
   textual: boolean;
   label: (row: number) => string;
+  allowNonFinite: boolean;
 }
 
 function featureValue(record: DataRecord, feature: Feature, row: number, ctx: Ctx): unknown {
@@ -26,19 +28,30 @@ function featureValue(record: DataRecord, feature: Feature, row: number, ctx: Ct
   throw invalidInput(`${ctx.label(row)}: missing feature '${feature.name}' (it has no default in the model's manifest)`);
 }
 
+/** CSV cells spelling NaN or ±Infinity (as Python and pandas write them), for models that take them. */
+const NON_FINITE_CELLS = new Map([['nan', NaN], ['inf', Infinity], ['+inf', Infinity], ['-inf', -Infinity], ['infinity', Infinity], ['+infinity', Infinity], ['-infinity', -Infinity]]);
+
+function parseCell(text: string, allowNonFinite: boolean): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  const n = Number(trimmed);
+  if (!Number.isNaN(n)) return n;
+  return allowNonFinite ? NON_FINITE_CELLS.get(trimmed.toLowerCase()) : undefined;
+}
+
 function coerce(value: unknown, feature: Feature, spec: TensorSpec, row: number, ctx: Ctx): unknown {
   if (spec.datatype === 'BYTES') {
     if (typeof value === 'string') return value;
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   } else if (spec.datatype === 'BOOL') {
     if (typeof value === 'boolean') return value;
-  } else if (typeof value === 'number') {
-    // JSON cannot carry NaN, but 1e400 parses to Infinity: refuse it like NaN.
-    if (Number.isFinite(value)) return value;
-  } else if (typeof value === 'boolean') {
-    return value ? 1 : 0;
-  } else if (ctx.textual && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
-    return Number(value);
+  } else {
+    const n = typeof value === 'number' ? value : typeof value === 'boolean' ? +value : ctx.textual && typeof value === 'string' ? parseCell(value, ctx.allowNonFinite) : undefined;
+    // JSON cannot carry NaN, but 1e400 parses to Infinity and 3.5e38 is Infinity in FP32: refused, as 300 for UINT8 is.
+    if (n !== undefined && numberFits(n, spec.datatype, ctx.allowNonFinite)) return n;
+    if (n !== undefined) {
+      throw invalidInput(`${ctx.label(row)}: feature '${feature.name}' (input '${spec.name}', ${spec.datatype}) expected ${expectedNumber(spec.datatype)}, got ${describeValue(value)}`);
+    }
   }
   const expected = spec.datatype === 'BYTES' ? 'a string' : spec.datatype === 'BOOL' ? 'true or false' : 'a finite number';
   throw invalidInput(`${ctx.label(row)}: feature '${feature.name}' expected ${expected}, got ${describeValue(value)}`);
@@ -69,6 +82,24 @@ function checkRecords(records: unknown[], features: Feature[], ctx: Ctx): DataRe
   });
 }
 
+/**
+ * Rows of values in column order (MLflow dataframe_split, Watson ML values) as records, one
+ * object per row built in place (no per-row array of entries). `where(row)` names a row in errors.
+ */
+export function rowsToRecords(columns: readonly string[], rows: readonly unknown[][], where: (row: number) => string, unit: string): DataRecord[] {
+  // Plain assignment would set a record's prototype for a '__proto__' column; no feature has that name.
+  if (columns.includes('__proto__')) throw invalidInput(`${where(0)}: ${unit} '__proto__' is not a feature name`);
+  const records = new Array<DataRecord>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row.length !== columns.length) throw invalidInput(`${where(i)}: expected ${columns.length} values (one per ${unit}), got ${row.length}`);
+    const record: DataRecord = {};
+    for (let j = 0; j < columns.length; j++) record[columns[j]!] = row[j];
+    records[i] = record;
+  }
+  return records;
+}
+
 function columnShape(spec: TensorSpec, rows: number, width: number): number[] {
   return spec.shape.length === 1 ? [rows] : [rows, width];
 }
@@ -80,7 +111,7 @@ export function recordsToTensors(schema: ModelSchema, records: unknown[], option
     throw invalidInput('this model has no feature list, so it cannot take records: add features to its model.yaml or send tensors (POST /v2/models/{name}/infer)');
   }
   if (records.length === 0) throw invalidInput('expected at least one record');
-  const ctx: Ctx = { textual: options.textual ?? false, label: options.rowLabel ?? defaultLabel };
+  const ctx: Ctx = { textual: options.textual ?? false, label: options.rowLabel ?? defaultLabel, allowNonFinite: schema.allowNonFinite ?? false };
   return encode(binding, features, checkRecords(records, features, ctx), ctx);
 }
 

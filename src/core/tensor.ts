@@ -1,4 +1,4 @@
-import { datatypeInfo, type Datatype, type TensorData } from './datatypes.js';
+import { datatypeInfo, expectedNumber, numberFits, type Datatype, type TensorData } from './datatypes.js';
 import { fromHalfBits, toHalfBits } from './float16.js';
 import { describeValue, invalidInput } from './errors.js';
 
@@ -24,7 +24,10 @@ export function elementCount(shape: readonly number[]): number {
   return n;
 }
 
-/** Builds a tensor from flat JSON elements, checking every element against the datatype. */
+/**
+ * Builds a tensor from flat JSON elements, checking every element against the datatype (integers
+ * in range here; whether floats must be finite depends on the model, so checkFinite does that).
+ */
 export function tensorFromElements(name: string, datatype: Datatype, shape: number[], values: readonly unknown[]): Tensor {
   const info = datatypeInfo(datatype);
   const data = info.create(values.length);
@@ -43,15 +46,11 @@ export function tensorFromElements(name: string, datatype: Datatype, shape: numb
         (data as Uint16Array)[i] = toHalfBits(v as number);
         break;
       case 'int':
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < info.min! || v > info.max!) {
-          fail(i, `an integer in [${info.min}, ${info.max}]`);
-        }
+        if (typeof v !== 'number' || !numberFits(v, datatype)) fail(i, expectedNumber(datatype));
         (data as Int32Array)[i] = v as number;
         break;
       case 'bigint':
-        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < info.min!) {
-          fail(i, info.min === 0 ? 'a non-negative safe integer' : 'a safe integer');
-        }
+        if (typeof v !== 'number' || !numberFits(v, datatype)) fail(i, expectedNumber(datatype));
         (data as BigInt64Array)[i] = BigInt(v as number);
         break;
       case 'bool':
@@ -139,6 +138,27 @@ export function tensorFromJson(name: string, datatype: Datatype, shape: number[]
   const flat = flattenData(name, data, shape);
   checkElementCount(name, shape, flat.length);
   return tensorFromElements(name, datatype, shape, flat);
+}
+
+/**
+ * Refuses NaN and ±Infinity in a float tensor, however they came (binary data, or a JSON number
+ * too large for the datatype), unless the model declares it takes them (allow_non_finite).
+ */
+export function checkFinite(tensor: Tensor, allowNonFinite = false): void {
+  const kind = datatypeInfo(tensor.datatype).kind;
+  if (allowNonFinite || (kind !== 'float' && kind !== 'half')) return;
+  const data = tensor.data as Float32Array | Float64Array | Uint16Array;
+  for (let i = 0; i < data.length; i++) {
+    // FP16 holds raw half bits: all-ones exponent is ±Infinity or NaN.
+    const bad = kind === 'half' ? (data[i]! & 0x7c00) === 0x7c00 : !Number.isFinite(data[i]!);
+    if (bad) {
+      const value = kind === 'half' ? fromHalfBits(data[i]!) : data[i]!;
+      throw invalidInput(
+        `input '${tensor.name}' element ${i}: expected ${expectedNumber(tensor.datatype)}, got ${value} as ${tensor.datatype}; ` +
+          'a model that takes NaN and ±Infinity sets allow_non_finite: true in its model.yaml',
+      );
+    }
+  }
 }
 
 /** Checks a request tensor against the model's declared input; dynamic dims (-1) match any size. */

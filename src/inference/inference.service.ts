@@ -3,7 +3,8 @@ import { noBestVersion, pickBest } from '../core/best-version.js';
 import { assertModelName } from '../core/model-name.js';
 import { decodePredictions } from '../core/prediction.decoder.js';
 import { recordsToTensors } from '../core/records.mapper.js';
-import { checkShape, type Tensor } from '../core/tensor.js';
+import { checkRowCount, tightestRowLimit, type RowLimit } from '../core/row-limit.js';
+import { checkFinite, checkShape, type Tensor } from '../core/tensor.js';
 import type { ExplainerInfo, ExplainOptions, Explainer, GlobalImportance } from '../explain/explainer.js';
 import type { Matrix } from '../explain/tree-ensemble.types.js';
 import type { LazyModel } from '../runtime/lazy-model.js';
@@ -43,12 +44,6 @@ function textInputs(model: ReadyModel, inputs: Tensor[]): Tensor[] {
   return [...inputs.filter((t) => t !== text), ...pipeline.toTensors(text.data as string[])];
 }
 
-/** A deployment's maxBatchSize, checked before any work. */
-function checkBatch(model: ReadyModel, rows: number): void {
-  if (model.maxBatchSize !== undefined && rows > model.maxBatchSize) {
-    throw new PlinthError('PAYLOAD_TOO_LARGE', `the request holds ${rows} rows, but '${model.name}' takes at most ${model.maxBatchSize} per request (its runtime.maxBatchSize)`);
-  }
-}
 
 /**
  * The one data plane: every protocol adapter resolves models and runs predictions through
@@ -61,7 +56,14 @@ export class InferenceService {
     private readonly models: ModelManager,
     private readonly deployments?: ServedDeployments,
     private readonly resolveReference?: ReferenceResolver,
+    /** The server-wide row ceiling (PLINTH_MAX_ROWS), also checked while bodies are decoded. */
+    readonly rowLimit?: RowLimit,
   ) {}
+
+  /** Rows past the tightest of the server's, the model's and its deployment's limits are refused before any work. */
+  private checkBatch(model: ReadyModel, rows: number): void {
+    checkRowCount(rows, tightestRowLimit(this.rowLimit, model.rowLimit));
+  }
 
   /**
    * What serves `name`: a deployment (by name or id), a model reference (`iris@production`,
@@ -166,6 +168,7 @@ export class InferenceService {
       }
       if (given.has(tensor.name)) throw invalidInput(`input '${tensor.name}' is given twice`);
       checkShape(tensor, spec);
+      checkFinite(tensor, model.schema.allowNonFinite);
       given.set(tensor.name, tensor);
     }
     const missing = signature.inputs.filter((s) => !given.has(s.name));
@@ -178,7 +181,7 @@ export class InferenceService {
         throw invalidInput(`unknown output '${printable(out, 60)}'; model '${name}' has ${signature.outputs.map((o) => `'${o.name}'`).join(', ')}`);
       }
     }
-    checkBatch(model, request.inputs[0]?.shape[0] ?? 0);
+    this.checkBatch(model, request.inputs[0]?.shape[0] ?? 0);
     const results = await model.runtime.run([...given.values()], outputNames, call);
     return { modelName: model.name, modelVersion: model.version, id: request.id, outputs: outputNames.map((n) => results.get(n)!) };
   }
@@ -187,7 +190,7 @@ export class InferenceService {
   async predict(name: string, selector: VersionSelector, records: unknown[], options: PredictOptions = {}, call?: CallContext): Promise<Prediction> {
     const found = this.resolve(name, selector);
     const model = found instanceof Promise ? await found : found;
-    checkBatch(model, records.length);
+    this.checkBatch(model, records.length);
     const inputs = model.pipeline ? model.pipeline.recordsToTensors(records, options) : recordsToTensors(model.schema, records, options);
     const outputs = await model.runtime.run(inputs, model.runtime.signature.outputs.map((o) => o.name), call);
     const decoded = decodePredictions(model.schema, outputs, records.length, options.probabilities ?? true);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadFailureReason, PlinthError, printable } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
+import { checkStaticOutputs } from '../core/output-size.js';
 import type { ModelSchema, Signature } from '../core/model-schema.js';
 import { describeTextModel, loadTextPipeline } from '../text/text-pipeline.js';
 import type { IntakeResult } from './model-intake.service.js';
@@ -37,6 +38,11 @@ export async function validateVersion(intake: IntakeResult, validate: ModelValid
     graph = await validate(join(intake.dir, 'model.onnx'), intake.model.sha256);
   } catch (err) {
     throw new PlinthError('LOAD_FAILED', `model.onnx was refused by ONNX Runtime: ${loadFailureReason(err)}`);
+  }
+  try {
+    checkStaticOutputs(graph.signature);
+  } catch (err) {
+    throw new PlinthError('LOAD_FAILED', `model.onnx cannot be served: ${loadFailureReason(err)}`);
   }
   const manifest = intake.manifest;
   let schema: ModelSchema;

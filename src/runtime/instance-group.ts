@@ -2,6 +2,7 @@ import { PlinthError } from '../core/errors.js';
 import type { Signature } from '../core/model-schema.js';
 import type { Tensor } from '../core/tensor.js';
 import type { CallContext, ModelRuntime, RuntimeInfo } from './model-runtime.js';
+import { ortRunError } from './onnx/ort-run-error.js';
 
 /** One session that runs one request at a time: an ONNX Runtime thread. */
 export interface Instance {
@@ -171,7 +172,7 @@ export class InstanceGroup implements ModelRuntime {
         if (!answered) waiting.resolve(outputs);
       },
       (err: Error) => {
-        if (!answered) waiting.reject(err);
+        if (!answered) waiting.reject(ortRunError(err, waiting.outputNames) as Error);
       },
     ).finally(() => {
       clearTimeout(timer);

@@ -1,4 +1,5 @@
 import type { ModelSchema, Signature } from '../core/model-schema.js';
+import type { RowLimit } from '../core/row-limit.js';
 import type { Tensor } from '../core/tensor.js';
 import type { TextPipeline } from '../text/text-pipeline.js';
 
@@ -69,8 +70,8 @@ export interface ReadyModel {
   version: string;
   runtime: ModelRuntime;
   schema: ModelSchema;
-  /** Requests holding more rows are refused with 413 (a deployment's runtime setting). */
-  maxBatchSize?: number;
+  /** Requests holding more rows are refused with 413: the tighter of the manifest's runtime.max_rows and a deployment's maxBatchSize. */
+  rowLimit?: RowLimit;
   /** Text steps run before the session (TF-IDF, a Keras tokenizer), when the manifest declares them. */
   pipeline?: TextPipeline;
 }

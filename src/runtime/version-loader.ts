@@ -2,6 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Manifest } from '../core/manifest.js';
 import type { ExecutionOverrides } from './execution-settings.js';
+import { checkStaticOutputs } from '../core/output-size.js';
+import { tightestRowLimit, type RowLimit } from '../core/row-limit.js';
 import { describeTextModel, loadTextPipeline } from '../text/text-pipeline.js';
 import { LazyModel } from './lazy-model.js';
 import type { ModelRuntime, ReadyModel, RuntimeOptions } from './model-runtime.js';
@@ -49,6 +51,16 @@ function manifestExecution(manifest: Manifest): ExecutionOverrides | undefined {
   };
 }
 
+/** The model's own row limit: its model.yaml's runtime.max_rows, or its deployment's maxBatchSize when that is tighter. */
+function modelRowLimit({ name, manifest, maxBatchSize }: OpenVersion): RowLimit | undefined {
+  const owner = `'${name}'`;
+  const maxRows = manifest.runtime?.max_rows;
+  return tightestRowLimit(
+    maxRows === undefined ? undefined : { rows: maxRows, owner, setting: 'runtime.max_rows in its model.yaml' },
+    maxBatchSize === undefined ? undefined : { rows: maxBatchSize, owner, setting: "its deployment's runtime.maxBatchSize" },
+  );
+}
+
 /**
  * Loads one model version as a LazyModel charged to the budget: the session, and the schema
  * describeModel makes of it with its manifest. Throws the runtime's or the manifest's reason.
@@ -63,6 +75,7 @@ export function openModelVersion(spec: OpenVersion, loadRuntime: RuntimeLoader, 
       label: `${label}`,
     });
     try {
+      checkStaticOutputs(runtime.signature);
       // Declared text steps read their JSON artifacts from beside model.onnx, checked now so a bad one fails the load.
       const pipeline = await loadTextPipeline(spec.manifest, (path) => readFile(join(dirname(spec.file), path), 'utf8'), runtime.signature);
       const schema = describeTextModel(runtime.signature, runtime.graphLabels, spec.manifest, pipeline);
@@ -72,7 +85,7 @@ export function openModelVersion(spec: OpenVersion, loadRuntime: RuntimeLoader, 
         runtime,
         schema,
         ...(pipeline?.preprocesses && { pipeline }),
-        ...(spec.maxBatchSize !== undefined && { maxBatchSize: spec.maxBatchSize }),
+        rowLimit: modelRowLimit(spec),
       };
     } catch (err) {
       await runtime.dispose();

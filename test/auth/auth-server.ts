@@ -65,7 +65,7 @@ export async function startAuthServer(options: Partial<AuthOptions> = {}): Promi
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
     schemaErrorFormatter: formatSchemaErrors,
   });
-  registerBodyParsers(app, 64);
+  registerBodyParsers(app, { maxDepth: 64, maxRows: 100_000 });
   registerErrorHandler(app, BODY_LIMIT);
   app.addSchema(ErrorSchema);
   await registerOpenApi(app, 'test');

@@ -69,7 +69,7 @@ test('records mapping: defaults fill gaps, unknown and missing features are name
 
 test('records mapping: Infinity is refused, CSV text parses only for numeric features, rows are labelled', () => {
   const s = describeModel(matrix, [0, 1], parseManifest('features:\n  - {name: a}\n  - {name: b}\n  - {name: c}\n'));
-  assert.throws(() => recordsToTensors(s, [{ a: 1, b: Infinity, c: 2 }]), /feature 'b' expected a finite number, got number Infinity/);
+  assert.throws(() => recordsToTensors(s, [{ a: 1, b: Infinity, c: 2 }]), /feature 'b' \(input 'input', FP32\) expected a finite number within FP32's range ±3.4028234663852886e\+38, got number Infinity/);
   assert.deepEqual(tensorToElements(recordsToTensors(s, [{ a: '1.5', b: ' 2', c: '-3e0' }], { textual: true })[0]!), [1.5, 2, -3]);
   assert.throws(() => recordsToTensors(s, [{ a: '1.5', b: '2', c: '3' }]), /record 0: feature 'a' expected a finite number/);
   assert.throws(() => recordsToTensors(s, [{ a: 'abc', b: '2', c: '3' }], { textual: true }), /got string "abc"/);

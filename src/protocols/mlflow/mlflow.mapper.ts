@@ -5,6 +5,7 @@ import type { InferenceService } from '../../inference/inference.service.js';
 import type { CallContext } from '../../runtime/model-runtime.js';
 import type { InferenceRequest, InferenceResponse } from '../../inference/inference.types.js';
 import { csvRecords } from '../../http/csv-body.parser.js';
+import { rowsToRecords } from '../../core/records.mapper.js';
 import type { InvocationsBody } from './mlflow.schema.js';
 
 type Body = Static<typeof InvocationsBody>;
@@ -28,13 +29,7 @@ export function decodeMlflowBody(body: Body): MlflowInput {
   }
   if (body.dataframe_split) {
     const { columns, data } = body.dataframe_split;
-    return {
-      kind: 'records',
-      records: data.map((row, i) => {
-        if (row.length !== columns.length) throw invalidInput(`dataframe_split.data[${i}]: expected ${columns.length} values (one per column), got ${row.length}`);
-        return Object.fromEntries(columns.map((c, j) => [c, row[j]]));
-      }),
-    };
+    return { kind: 'records', records: rowsToRecords(columns, data, (i) => `dataframe_split.data[${i}]`, 'column') };
   }
   if (body.dataframe_records) return { kind: 'records', records: body.dataframe_records };
   const value = (body.instances ?? body.inputs)!;

@@ -1,4 +1,5 @@
 import { invalidInput } from '../../core/errors.js';
+import { checkRowCount, type RowLimit } from '../../core/row-limit.js';
 import { tensorFromJson, tensorToElements, type Tensor } from '../../core/tensor.js';
 import { decodeBinaryTensor, encodeBinaryTensor } from '../../core/tensor-binary.codec.js';
 import type { InferenceRequest, InferenceResponse } from '../../inference/inference.types.js';
@@ -13,10 +14,14 @@ function binarySize(parameters: Record<string, unknown> | undefined, name: strin
   return size;
 }
 
-/** Decodes a V2 request (JSON, or JSON header plus binary tail) into tensors. */
-export function toInferenceRequest(body: InferRequestBody, tail: Buffer | null): InferenceRequest {
+/**
+ * Decodes a V2 request (JSON, or JSON header plus binary tail) into tensors. An input whose
+ * shape[0] (its rows) is past the server's row limit is refused before its data is decoded.
+ */
+export function toInferenceRequest(body: InferRequestBody, tail: Buffer | null, rowLimit?: RowLimit): InferenceRequest {
   let offset = 0;
   const inputs: Tensor[] = body.inputs.map((input) => {
+    checkRowCount(input.shape[0] ?? 0, rowLimit);
     const size = binarySize(input.parameters, input.name);
     if (size !== undefined) {
       if (input.data !== undefined) throw invalidInput(`input '${input.name}': give either data or parameters.binary_data_size, not both`);

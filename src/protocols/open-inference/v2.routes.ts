@@ -63,7 +63,7 @@ export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, 
       // small arrays of numbers faster than a compiled serializer that treats `data` as unknown[].
       serializerCompiler: () => JSON.stringify,
     }, async (req, reply) => {
-      const request = toInferenceRequest(req.body, req.binaryTail);
+      const request = toInferenceRequest(req.body, req.binaryTail, inference.rowLimit);
       const result = await inference.infer(req.params.name, versionOf(req.params), request, call(reply));
       const encoded = toInferResponse(result, binaryOutputs(req.body, result.outputs.map((o) => o.name)));
       if (!encoded.binary) return encoded.json;
@@ -86,7 +86,7 @@ export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, 
         response: { 200: V2ExplainResponse, ...errorResponses },
       },
     }, async (req) => {
-      const { inputs } = toInferenceRequest({ inputs: req.body.inputs }, null);
+      const { inputs } = toInferenceRequest({ inputs: req.body.inputs }, null, inference.rowLimit);
       const p = req.body.parameters ?? {};
       const explained = await inference.explainTensors(req.params.name, (req.params as { version?: string }).version, inputs, {
         ...(p.budget !== undefined && { budget: p.budget }),

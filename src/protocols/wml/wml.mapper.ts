@@ -1,17 +1,13 @@
 import { invalidInput } from '../../core/errors.js';
 import type { Feature } from '../../core/manifest.js';
+import { rowsToRecords } from '../../core/records.mapper.js';
 import type { Prediction } from '../../inference/inference.types.js';
 
 /** One input_data entry as records: values keyed by `fields`, or by the model's feature order. */
 export function wmlRecords(entry: { fields?: string[]; values: unknown[][] }, index: number, features: Feature[] | undefined): unknown[] {
   const fields = entry.fields ?? features?.map((f) => f.name);
   if (!fields) throw invalidInput(`input_data[${index}].fields is required: this model has no feature list to order the values by`);
-  return entry.values.map((row, r) => {
-    if (row.length !== fields.length) {
-      throw invalidInput(`input_data[${index}].values[${r}]: expected ${fields.length} values (one per field), got ${row.length}`);
-    }
-    return Object.fromEntries(fields.map((f, j) => [f, row[j]]));
-  });
+  return rowsToRecords(fields, entry.values, (r) => `input_data[${index}].values[${r}]`, 'field');
 }
 
 /** Watson ML's answer: `prediction` and, for classifiers, `probability` columns. */

@@ -6,6 +6,7 @@ import type { Tensor, TensorSpec } from '../../core/tensor.js';
 import { PlinthError } from '../../core/errors.js';
 import type { CallContext, ModelRuntime, RuntimeInfo, RuntimeOptions } from '../model-runtime.js';
 import { classLabelsOf, readOnnxGraph } from './onnx-graph.reader.js';
+import { ortRunError } from './ort-run-error.js';
 
 function specsOf(metadata: readonly ort.InferenceSession.ValueMetadata[], role: string): TensorSpec[] {
   return metadata.map((m) => {
@@ -71,6 +72,8 @@ export class OnnxRuntime implements ModelRuntime {
     let results: ort.InferenceSession.ReturnType;
     try {
       results = await this.session.run(feeds, outputNames);
+    } catch (err) {
+      throw ortRunError(err, outputNames);
     } finally {
       if (--this.active === 0) this.idle?.();
     }
