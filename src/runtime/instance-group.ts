@@ -2,7 +2,6 @@ import { PlinthError } from '../core/errors.js';
 import type { Signature } from '../core/model-schema.js';
 import type { Tensor } from '../core/tensor.js';
 import type { CallContext, ModelRuntime, RuntimeInfo } from './model-runtime.js';
-import { ortRunError } from './onnx/ort-run-error.js';
 
 /** One session that runs one request at a time: an ONNX Runtime thread. */
 export interface Instance {
@@ -172,7 +171,7 @@ export class InstanceGroup implements ModelRuntime {
         if (!answered) waiting.resolve(outputs);
       },
       (err: Error) => {
-        if (!answered) waiting.reject(ortRunError(err, waiting.outputNames) as Error);
+        if (!answered) waiting.reject(err);
       },
     ).finally(() => {
       clearTimeout(timer);

@@ -16,6 +16,7 @@ import type { Signature } from '../../core/model-schema.js';
 import type { Tensor, TensorSpec } from '../../core/tensor.js';
 import type { ModelRuntime } from '../../runtime/model-runtime.js';
 import { classLabelsOfModel } from './onnx-labels.js';
+import { ortRunError } from './ort-run-error.js';
 
 /** The thread's code: CommonJS, evaluated as is (workerData: ortUrl, modelFile, intraOpThreads, niceness). */
 const RUNNER_SOURCE = `
@@ -124,7 +125,7 @@ function stopThread(worker: Worker): Promise<void> {
 
 export class OrtThread implements ModelRuntime {
   private nextId = 0;
-  private readonly pending = new Map<number, { inputs: Tensor[]; resolve: (outputs: Map<string, Tensor>) => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, { inputs: Tensor[]; outputNames: string[]; resolve: (outputs: Map<string, Tensor>) => void; reject: (err: unknown) => void }>();
   readonly movesInputs = true;
   /** Microseconds ORT spent in the last run that finished, measured in the thread (no messaging in it). */
   lastComputeUs = 0;
@@ -148,7 +149,7 @@ export class OrtThread implements ModelRuntime {
       m.inputs?.forEach((data, i) => {
         if (data) waiter.inputs[i]!.data = data;
       });
-      if (m.error !== undefined) return waiter.reject(new Error(m.error));
+      if (m.error !== undefined) return waiter.reject(ortRunError(new Error(m.error), waiter.outputNames));
       const out = new Map<string, Tensor>();
       for (const o of m.outputs!) out.set(o.name, { name: o.name, datatype: fromOrtType(o.type)!, shape: [...o.dims], data: o.data });
       waiter.resolve(out);
@@ -217,7 +218,7 @@ export class OrtThread implements ModelRuntime {
       return { name: t.name, type: toOrtType(t.datatype), dims: t.shape, data: t.data };
     });
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { inputs, resolve, reject });
+      this.pending.set(id, { inputs, outputNames, resolve, reject });
       this.worker.postMessage({ type: 'run', id, feeds, moved, outputs: outputNames }, transfer);
     });
   }
