@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { buildSlowModel, SLOW_INPUT_WIDTH } from '../fixtures/slow-model.builder.js';
+import { writeOnnxModel } from '../../src/runtime/onnx/onnx-model.writer.js';
 import { get, post, SHARED, startServer, type TestServer } from '../helpers/server.js';
 
 /** A V2 request for the slow model: `rows` rows of ones (about a millisecond each on one core). */
@@ -73,11 +74,11 @@ describe('the auto rule and a slow model in a thread', () => {
   it('keeps a small fast model on the main thread and puts the slow one in threads, saying what it measured', async () => {
     const fast = await session(server, 'model breast-cancer 1');
     assert.equal(fast.execution, 'inline');
-    assert.match(fast.reason ?? '', /^auto: load \d+ ms, one-row run \d+ us$/);
+    assert.match(fast.reason ?? '', /^auto: load \d+ ms, one-row run \d+ us(, first session loaded by upload validation)?$/);
     const threaded = await session(server, 'model slow 1');
     assert.equal(threaded.execution, 'threads');
     assert.equal(threaded.instances, 1);
-    assert.match(threaded.reason ?? '', /^auto: load \d+ ms, one-row run \d+ us$/);
+    assert.match(threaded.reason ?? '', /^auto: load \d+ ms, one-row run \d+ us(, first session loaded by upload validation)?$/);
   });
 
   it('answers liveness, other models and management while the slow model computes', async () => {
@@ -224,5 +225,45 @@ describe('explicit execution settings', () => {
     const zero = await post(`${server.url}/api/v1/deployments`, { name: 'bad', target: { model: 'breast-cancer' }, runtime: { instances: 0 } });
     assert.equal(zero.status, 400);
     assert.match(zero.json.error, /instances/);
+  });
+});
+
+/** A chain of `nodes` Relus: ONNX Runtime takes about 1.7 s to load 10,000 of them, and runs them in tens of ms. */
+function longGraph(nodes: number): Uint8Array {
+  const chain = Array.from({ length: nodes }, (_, i) => ({ op: 'Relu', inputs: [i === 0 ? 'x' : `h${i - 1}`], outputs: [i === nodes - 1 ? 'y' : `h${i}`] }));
+  return writeOnnxModel({ nodes: chain, inputs: [{ name: 'x', shape: ['batch', 4] }], outputs: [{ name: 'y', shape: ['batch', 4] }], opsets: { '': 13 }, irVersion: 8, producer: 'plinth-test' });
+}
+
+describe('loading off the main thread, once per upload', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({});
+  });
+  after(() => server.close());
+
+  it('answers liveness while an upload of a slow-to-load graph is validated, and serves it with the session validation loaded', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([longGraph(10_000)]), 'long.onnx');
+    let uploaded = false;
+    const upload = fetch(`${server.url}/api/v1/models/long/versions`, { method: 'POST', body: form }).then(async (r) => {
+      uploaded = true;
+      return { status: r.status, text: await r.text() };
+    });
+    // Liveness answers many times while ONNX Runtime loads the graph in a thread.
+    let answered = 0;
+    while (!uploaded) {
+      assert.equal((await get(`${server.url}/v2/health/live`)).status, 200);
+      answered++;
+      await delay(20);
+    }
+    const result = await upload;
+    assert.equal(result.status, 201, result.text);
+    assert.ok(answered >= 5, `liveness answered only ${answered} times during the upload: the event loop was blocked`);
+    const served = await session(server, 'model long 1');
+    assert.equal(served.execution, 'threads');
+    assert.match(served.reason ?? '', /first session loaded by upload validation/);
+    const out = await post(`${server.url}/v2/models/long/infer`, { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [-1, 2, -3, 4] }] });
+    assert.equal(out.status, 200, out.text);
+    assert.deepEqual(out.json.outputs[0].data, [0, 2, 0, 4]);
   });
 });
