@@ -5,7 +5,8 @@ import type { AccessControl } from '../../src/auth/access-control.js';
 import { buildRoutePolicy, type SpaceDirectory } from '../../src/auth/route-policy.js';
 import { breastCancer } from '../jobs/jobs-http.js';
 import { readResponse, type Reply } from '../helpers/server.js';
-import { startTwoSpaces, type TwoSpaces } from './two-spaces.js';
+import { bearer, login, send } from './auth-server.js';
+import { ADMIN_PASSWORD, startTwoSpaces, type TwoSpaces } from './two-spaces.js';
 
 /**
  * The serving routes must not tell a caller outside a space whether a name is served there: a
@@ -114,7 +115,8 @@ async function compare(base: string, routes: string[], credential: Record<string
   const failures: string[] = [];
   for (const route of routes) {
     const method = route.split(' ')[0]!;
-    for (const [foreign, missing] of pairs) {
+    // The pairs side by side (nothing here changes what the server holds), each pair's calls in turn.
+    await Promise.all(pairs.map(async ([foreign, missing]) => {
       const missingCalls = callsOf(route, missing);
       for (const [i, call] of callsOf(route, foreign).entries()) {
         const [a, b] = [await invoke(base, method, call, credential), await invoke(base, method, missingCalls[i]!, credential)];
@@ -122,7 +124,7 @@ async function compare(base: string, routes: string[], credential: Record<string
         if (a.status < 400 || a.status >= 500) failures.push(`${what}: the foreign name answered ${a.status} ${a.text.slice(0, 120)}`);
         else if (shape(a, foreign) !== shape(b, missing)) failures.push(`${what}: ${a.status} ${a.text.slice(0, 120)} vs ${b.status} ${b.text.slice(0, 120)}`);
       }
-    }
+    }));
   }
   return failures;
 }
@@ -135,13 +137,13 @@ for (const publicModels of ['', '*']) {
   describe(`serving routes, a name of another space vs one served nowhere${publicModels ? ` (PLINTH_PUBLIC_MODELS=${publicModels})` : ''}`, () => {
     let s: TwoSpaces;
     let routes: string[];
-    /** team-b's online deployment by name and by id, its batch deployment and its model: none served to outsiders. */
+    /** team-b's online deployment by name and by id, and its model: none served to outsiders. */
     let teamB: [string, string][];
 
     before(async () => {
       s = await startTwoSpaces({ publicModels });
       routes = servingRoutes();
-      teamB = [[s.b.online.name, 'no-such-deployment'], [s.b.online.id, randomUUID()], [s.b.batch.name, 'no-such-batch'], [s.b.model, 'no-such-model']];
+      teamB = [[s.b.online.name, 'no-such-deployment'], [s.b.online.id, randomUUID()], [s.b.model, 'no-such-model']];
     });
     after(() => s.server.close());
 
@@ -153,8 +155,25 @@ for (const publicModels of ['', '*']) {
       }
     });
 
-    test('with a key of the default space', async () => {
+    test('a caller who may use the name still gets its validation errors, and a name nothing could have its 400', async () => {
+      const bad = (key: Record<string, string>, path: string, body: unknown) => invoke(s.server.url, 'POST', json('', path, body), key);
+      const own = await bad(s.keys.carol, '/models/breast-cancer/predict', 'x');
+      assert.equal(own.status, 400, own.text);
+      assert.match(own.json.error, /body must be object/);
+      const member = await bad(s.keys.bob, `/v2/models/${s.b.online.name}/infer`, { inputs: 5 });
+      assert.equal(member.status, 400, member.text);
+      assert.match(member.json.error, /body\/inputs must be array/);
+      const unnamable = await bad(s.keys.carol, '/v2/models/bad..name/infer', v2);
+      assert.equal(unnamable.status, 400, unnamable.text);
+      assert.match(unnamable.json.error, /model name 'bad\.\.name' is invalid/);
+    });
+
+    test('with a key of the default space, and one without the predict scope', async () => {
       assertNone(await compare(s.server.url, routes, s.keys.carol, teamB));
+      const admin = await login(s.server, 'admin', ADMIN_PASSWORD);
+      const readOnly = await send('POST', `${s.server.url}/api/v1/api-keys`, { name: 'read-only', space: 'default', scopes: ['models:read'] }, admin.headers);
+      assert.equal(readOnly.status, 201, readOnly.text);
+      assertNone(await compare(s.server.url, routes, bearer(readOnly.json.api_key), teamB.slice(0, 2)));
     });
 
     test("with team-a's key (the default space's private model is foreign to it too)", async () => {
@@ -165,7 +184,7 @@ for (const publicModels of ['', '*']) {
     test('without a credential, and with a token that is not valid', async () => {
       const defaultModel: [string, string][] = publicModels ? [] : [['breast-cancer', 'no-such-default-model']];
       assertNone(await compare(s.server.url, routes, {}, [...teamB, ...defaultModel]));
-      assertNone(await compare(s.server.url, routes, { authorization: 'Bearer not-a-token' }, teamB));
+      assertNone(await compare(s.server.url, routes, { authorization: 'Bearer not-a-token' }, teamB.slice(0, 2)));
     });
   });
 }
