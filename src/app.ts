@@ -115,6 +115,7 @@ async function wireSecurity(app: FastifyInstance, config: Config, db: Kysely<Dat
   const access = new AccessControl(auth, {
     deployment: (nameOrId) => s.pool.accessOf(nameOrId),
     defaultSpaceId: defaultSpace.id,
+    isModel: (name) => s.inference.serves(name),
     isPublicModel: (name) => publicModels.has('*') || publicModels.has(name),
   });
   const policy = buildRoutePolicy(access, {

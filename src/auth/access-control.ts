@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { modelNotFound, PlinthError, printable } from '../core/errors.js';
+import { isValidModelName } from '../core/model-name.js';
 import { parseModelReference } from '../core/model-uri.js';
 import { assertAllowed, missingCredentials } from './auth-errors.js';
 import type { AuthServices } from './auth-services.js';
@@ -23,7 +24,9 @@ export interface ServingTarget {
 export interface ServingDirectory {
   deployment(nameOrId: string): ServingTarget | undefined;
   defaultSpaceId: string;
-  /** Models the operator marked public (PLINTH_PUBLIC_MODELS; '*' = every model). */
+  /** Whether the default space serves a model of that name (loaded, loading or failed): a synchronous lookup. */
+  isModel(name: string): boolean;
+  /** Models the operator marked public (PLINTH_PUBLIC_MODELS; '*' = every model; asked only of served ones). */
   isPublicModel(name: string): boolean;
 }
 
@@ -76,15 +79,28 @@ export class AccessControl {
   /**
    * A prediction or metadata call on a served name: open when it is a public deployment or a model
    * the operator marked public; otherwise `predict` and a role in the deployment's (or the
-   * default) space. Outsiders get the same 404 as a name that is not served.
+   * default) space. Outsiders get the same 404 as a name that is not served, and a name served
+   * nowhere is refused here too, as one of a space the caller has no role in: left to body
+   * validation, its 400 would tell it apart from another space's name. `name` undefined: the
+   * body names nothing (Pega's modelIdentifier missing), so validation refuses it.
    */
-  serving(request: FastifyRequest, name: string, mode: 'auto' | 'token' | 'public-only' = 'auto'): Promise<unknown> | undefined {
+  serving(request: FastifyRequest, name: string | undefined, mode: 'auto' | 'token' | 'public-only' = 'auto'): Promise<unknown> | undefined {
+    if (name === undefined) return mode === 'public-only' ? undefined : this.require(request, 'predict');
     const deployment = this.directory.deployment(name);
     const model = modelOf(name);
-    const open = deployment ? deployment.public : this.directory.isPublicModel(model);
+    // A name no model or deployment could have goes on to validation, which says what is wrong
+    // with it: it exists nowhere, so that answer tells nothing.
+    const served = deployment !== undefined || this.directory.isModel(model) || !isValidModelName(model);
+    const open = served && (deployment ? deployment.public : this.directory.isPublicModel(model));
     if (mode === 'public-only' && !open) throw missingCredentials(`'${printable(name)}' is not public: call /auth/predict with a token`);
     if (open && mode !== 'token') return undefined;
+    if (!served) return this.inNoSpace(request, model);
     const spaceId = deployment?.spaceId ?? this.directory.defaultSpaceId;
     return this.requireIn(request, 'predict', { spaceId, notFound: () => modelNotFound(model) });
+  }
+
+  /** As requireIn for a space the caller has no role in: 401, 403 for the scope, or the 404. */
+  private async inNoSpace(request: FastifyRequest, model: string): Promise<void> {
+    assertAllowed(authorize(await this.principal(request), 'predict', null), () => modelNotFound(model));
   }
 }

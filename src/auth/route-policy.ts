@@ -112,7 +112,10 @@ export function buildRoutePolicy(access: AccessControl, spaces: SpaceDirectory):
   add('POST', ['/model/:name/:version/invocation', '/model/:name/invocation/latest', '/model/:name/invocation/best'], served);
   add('GET', ['/model'], defaultSpace('models:read'));
   // The Pega containers' routes: the identifier is in the body.
-  const identifier = (request: FastifyRequest) => (request.body as { modelIdentifier: string }).modelIdentifier;
+  const identifier = (request: FastifyRequest) => {
+    const id = (request.body as { modelIdentifier?: unknown } | null | undefined)?.modelIdentifier;
+    return typeof id === 'string' ? id : undefined;
+  };
   add('POST', ['/auth/predict'], { scope: 'predict', check: (request) => access.serving(request, identifier(request), 'token') });
   add('POST', ['/noauth/predict'], { check: (request) => access.serving(request, identifier(request), 'public-only') });
   add('POST', ['/v2/repository/index', '/v2/repository/models/:name/load', '/v2/repository/models/:name/unload'], defaultSpace('models:write'));

@@ -118,6 +118,11 @@ export class InferenceService {
     };
   }
 
+  /** Whether a model of that name is served (in any state), without a promise: the access check asks on every call. */
+  serves(name: string): boolean {
+    return this.models.has(name);
+  }
+
   list(): ModelStatus[] {
     return this.models.list();
   }

@@ -183,6 +183,11 @@ export class ModelManager {
     for (const name of this.models.keys()) await this.unload(name);
   }
 
+  /** Whether the manager knows the model (loaded, loading, failed or unloaded). */
+  has(name: string): boolean {
+    return this.models.has(name);
+  }
+
   list(): ModelStatus[] {
     return [...this.models.keys()].sort().map((name) => this.status(name));
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { create as createTar } from 'tar';
+import type { Config } from '../../src/config/config.js';
 import { EXAMPLES, exampleModels, startServer, type TestServer } from '../helpers/server.js';
 import { breastCancer, call, uploadAsset, waitForJob } from '../jobs/jobs-http.js';
 import { bearer, createClient, login, send, type Session } from './auth-server.js';
@@ -54,8 +55,8 @@ async function member(server: TestServer, user: string, space: string): Promise<
  * scoring has: a model, a batch and an online deployment, a private data asset, a completed job and
  * its output, a schedule, an OAuth client and an API key.
  */
-export async function startTwoSpaces(): Promise<TwoSpaces> {
-  const server = await startServer(exampleModels('breast-cancer'), { auth: 'on', adminPassword: ADMIN_PASSWORD, jobChunkRows: 50 });
+export async function startTwoSpaces(overrides: Partial<Config> = {}): Promise<TwoSpaces> {
+  const server = await startServer(exampleModels('breast-cancer'), { auth: 'on', adminPassword: ADMIN_PASSWORD, jobChunkRows: 50, ...overrides });
   const url = (path: string) => `${server.url}${path}`;
   const admin = await login(server, 'admin', ADMIN_PASSWORD);
   for (const name of ['team-a', 'team-b']) assert.equal((await send('POST', url('/api/v1/spaces'), { name }, admin.headers)).status, 201);
