@@ -94,6 +94,10 @@ export class AccessControl {
     const open = served && (deployment ? deployment.public : this.directory.isPublicModel(model));
     if (mode === 'public-only' && !open) throw missingCredentials(`'${printable(name)}' is not public: call /auth/predict with a token`);
     if (open && mode !== 'token') return undefined;
+    // No credential at all: one answer whether the name is private or exists nowhere, saying both.
+    if (mode === 'auto' && request.headers.authorization === undefined && request.headers.cookie === undefined) {
+      throw missingCredentials(`'${printable(name)}' is not a public model or deployment here, or does not exist`);
+    }
     if (!served) return this.inNoSpace(request, model);
     const spaceId = deployment?.spaceId ?? this.directory.defaultSpaceId;
     return this.requireIn(request, 'predict', { spaceId, notFound: () => modelNotFound(model) });
