@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { pages } from './pages.js';
 import { invalidInput, modelNotFound, PlinthError, printable, versionNotFound } from '../core/errors.js';
 import { assertModelName } from '../core/model-name.js';
 import { parseModelReference, type ModelReference } from '../core/model-uri.js';
@@ -105,15 +106,6 @@ export interface ModelUpdate {
 
 const DEFAULT_LIMIT = 100;
 
-/** Every item of a paged listing. */
-async function* pages<T>(list: (cursor: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
-  let cursor: string | undefined;
-  do {
-    const page = await list(cursor);
-    yield* page.items;
-    cursor = page.nextCursor;
-  } while (cursor);
-}
 
 /** The upload's caller is gone: stop before anything (more) is committed. */
 function checkNotAborted(signal: AbortSignal | undefined): void {

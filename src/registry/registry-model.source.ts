@@ -1,4 +1,5 @@
-import type { ModelSourcePort, ModelSourceScan, ModelVersionRow, Page } from '../storage/ports.js';
+import type { ModelSourcePort, ModelSourceScan, ModelVersionRow } from '../storage/ports.js';
+import { pages } from './pages.js';
 import type { ArtifactCache } from './artifact-cache.js';
 import type { ModelRegistryService } from './model-registry.service.js';
 
@@ -11,14 +12,6 @@ export interface RefusedImport {
 
 const PAGE = 1000;
 
-async function* pages<T>(list: (cursor?: string) => Promise<Page<T>>): AsyncGenerator<T> {
-  let cursor: string | undefined;
-  do {
-    const page = await list(cursor);
-    yield* page.items;
-    cursor = page.nextCursor;
-  } while (cursor);
-}
 
 /**
  * The models of one registry space (the default one) as the ModelManager's source, so every

@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { buildSlowModel, SLOW_INPUT_WIDTH } from '../fixtures/slow-model.builder.js';
 import { writeOnnxModel } from '../../src/runtime/onnx/onnx-model.writer.js';
+import type { SessionInfo } from '../../src/runtime/session-budget.js';
 import { get, post, SHARED, startServer, type TestServer } from '../helpers/server.js';
 
 /** A V2 request for the slow model: `rows` rows of ones (about a millisecond each on one core). */
@@ -26,20 +27,6 @@ async function slowModelDir(manifest: string): Promise<{ dir: string; cleanup: (
   await writeFile(join(dir, '1', 'model.onnx'), buildSlowModel());
   if (manifest) await writeFile(join(dir, '1', 'model.yaml'), manifest);
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
-}
-
-interface SessionInfo {
-  session: string;
-  execution?: string;
-  instances?: number;
-  reason?: string;
-  busy?: number;
-  queued?: number;
-  runs?: number;
-  rejectedFull?: number;
-  rejectedTimeout?: number;
-  deadlineExceeded?: number;
-  abandoned?: number;
 }
 
 async function session(server: TestServer, label: string): Promise<SessionInfo> {

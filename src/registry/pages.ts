@@ -1,0 +1,11 @@
+import type { Page } from '../storage/ports.js';
+
+/** Every item of a paged listing, page after page. */
+export async function* pages<T>(list: (cursor: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
+  let cursor: string | undefined;
+  do {
+    const page = await list(cursor);
+    yield* page.items;
+    cursor = page.nextCursor;
+  } while (cursor);
+}
