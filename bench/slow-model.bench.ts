@@ -51,6 +51,8 @@ function load(url: string, connections: number, seconds: number, body?: string):
   });
 }
 
+/** A latency for the table; an empty phase got no answer at all (every request waited out the phase). */
+const ms = (values: number[], p: number) => (values.length ? percentile(values, p).toFixed(2) : 'no answer');
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
@@ -101,7 +103,7 @@ async function phase(modelsDir: string, execution: 'auto' | 'inline'): Promise<P
 function render(phases: Phase[], date: Date): string {
   const rows = phases.map((p) => {
     const ratio = percentile(p.fast.latencies, 0.99) / percentile(p.fastIdle.latencies, 0.99);
-    return `| ${p.execution} | ${percentile(p.healthIdle.latencies, 0.99).toFixed(2)} | ${percentile(p.health.latencies, 0.99).toFixed(2)} | ${percentile(p.fastIdle.latencies, 0.99).toFixed(2)} | ${percentile(p.fast.latencies, 0.99).toFixed(2)} | ${ratio.toFixed(2)}x | ${(p.slow.requests / p.slow.seconds).toFixed(1)} | ${percentile(p.slow.latencies, 0.5).toFixed(0)} | ${statusText(p.slow)} |`;
+    return `| ${p.execution} | ${ms(p.healthIdle.latencies, 0.99)} | ${ms(p.health.latencies, 0.99)} | ${ms(p.fastIdle.latencies, 0.99)} | ${ms(p.fast.latencies, 0.99)} | ${Number.isNaN(ratio) ? '-' : `${ratio.toFixed(2)}x`} | ${(p.slow.requests / p.slow.seconds).toFixed(1)} | ${percentile(p.slow.latencies, 0.5).toFixed(0)} | ${statusText(p.slow)} |`;
   });
   const auto = phases.find((p) => p.execution === 'auto')!;
   const healthP99 = percentile(auto.health.latencies, 0.99);
@@ -113,7 +115,7 @@ function render(phases: Phase[], date: Date): string {
 - slow model: 50 MatMuls of 512x512 per row, ${SLOW_ROWS} rows per request (test/fixtures/slow-model.builder.ts); fast model: the breast-cancer forest, one record per request
 
 Idle: liveness over 1 connection, then the forest over 16. Under load: while the slow model serves 64 connections,
-liveness over 1 connection, then (with the slow load again) the forest over 16. A blank or NaN cell: no answer at all in the phase.
+liveness over 1 connection, then (with the slow load again) the forest over 16. \`no answer\`: not one request answered in the phase.
 \`inline\` is every session on the event loop (PLINTH_EXECUTION=inline, as before instance groups); \`auto\` is the default
 (the slow model in one instance-group thread, the forest inline).
 
