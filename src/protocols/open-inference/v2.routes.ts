@@ -120,7 +120,7 @@ export function registerV2Routes(base: FastifyInstance, { inference, lifecycle, 
       summary: 'Load or reload a model from the repository',
       description: 'A reload that fails answers 422 with the reason, and the previously loaded model keeps serving.',
       params: NameParams,
-      response: { 200: Type.Object({}), 422: Type.Ref('Error'), ...errorResponses },
+      response: { 200: Type.Object({}), ...errorResponses },
     },
   }, async (req) => {
     await inference.load(req.params.name);
