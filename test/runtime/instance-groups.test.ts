@@ -16,7 +16,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { buildSlowModel, SLOW_INPUT_WIDTH } from '../fixtures/slow-model.builder.js';
 import { writeOnnxModel } from '../../src/runtime/onnx/onnx-model.writer.js';
 import type { SessionInfo } from '../../src/runtime/session-budget.js';
-import { get, post, SHARED, startServer, type TestServer } from '../helpers/server.js';
+import { exampleModels, get, post, SHARED, startServer, type TestServer } from '../helpers/server.js';
 
 /** A V2 request for the slow model: `rows` rows of ones (about a millisecond each on one core). */
 const slowBody = (rows: number) => ({ inputs: [{ name: 'x', shape: [rows, SLOW_INPUT_WIDTH], datatype: 'FP32', data: new Array(rows * SLOW_INPUT_WIDTH).fill(1) }] });
@@ -183,7 +183,7 @@ describe('queue timeout and request deadline', () => {
 describe('explicit execution settings', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer({ 'breast-cancer.onnx': join(SHARED, 'rf_breast_cancer.onnx') });
+    server = await startServer({ 'breast-cancer.onnx': join(SHARED, 'rf_breast_cancer.onnx'), ...exampleModels('credit-risk') });
   });
   after(() => server.close());
 
@@ -203,6 +203,20 @@ describe('explicit execution settings', () => {
     const viaThreads = await post(`${server.url}/v2/models/bc-threads/infer`, body);
     assert.equal(viaThreads.status, 200, viaThreads.text);
     assert.deepEqual(viaThreads.json.outputs, inline.json.outputs);
+  });
+
+  it('explains through an instance group exactly as inline (kernel SHAP keeps its own buffers: the group gets copies)', async () => {
+    const created = await post(`${server.url}/api/v1/deployments`, { name: 'cr-threads', target: { model: 'credit-risk' }, runtime: { execution: 'threads', instances: 2 } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal((await session(server, 'deployment cr-threads (credit-risk 1)')).execution, 'threads');
+    const record = { LoanDuration: 31, LoanAmount: 4500, Age: 41 };
+    const inline = await post(`${server.url}/models/credit-risk/explain`, record);
+    const threaded = await post(`${server.url}/models/cr-threads/explain`, record);
+    assert.equal(inline.status, 200, inline.text);
+    assert.equal(threaded.status, 200, threaded.text);
+    assert.match(JSON.stringify(inline.json), /kernel/);
+    assert.equal(threaded.json.model_name, 'cr-threads');
+    assert.deepEqual({ ...threaded.json, model_name: 'credit-risk' }, inline.json);
   });
 
   it('refuses unknown execution settings naming the field', async () => {
