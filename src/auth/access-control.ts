@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { modelNotFound, PlinthError, printable } from '../core/errors.js';
 import { isValidModelName } from '../core/model-name.js';
 import { parseModelReference } from '../core/model-uri.js';
-import { assertAllowed, missingCredentials } from './auth-errors.js';
+import { assertAllowed, isMissingCredentials, missingCredentials } from './auth-errors.js';
 import type { AuthServices } from './auth-services.js';
 import { authorize, roleIn } from './authorization.policy.js';
 import type { Principal } from './principal.js';
@@ -94,13 +94,13 @@ export class AccessControl {
     const open = served && (deployment ? deployment.public : this.directory.isPublicModel(model));
     if (mode === 'public-only' && !open) throw missingCredentials(`'${printable(name)}' is not public: call /auth/predict with a token`);
     if (open && mode !== 'token') return undefined;
-    // No credential at all: one answer whether the name is private or exists nowhere, saying both.
-    if (mode === 'auto' && request.headers.authorization === undefined && request.headers.cookie === undefined) {
-      throw missingCredentials(`'${printable(name)}' is not a public model or deployment here, or does not exist`);
-    }
-    if (!served) return this.inNoSpace(request, model);
     const spaceId = deployment?.spaceId ?? this.directory.defaultSpaceId;
-    return this.requireIn(request, 'predict', { spaceId, notFound: () => modelNotFound(model) });
+    const checked = served ? this.requireIn(request, 'predict', { spaceId, notFound: () => modelNotFound(model) }) : this.inNoSpace(request, model);
+    if (mode !== 'auto') return checked;
+    // No credential at all: one answer whether the name is private or exists nowhere, saying both.
+    return checked.catch((err: unknown) => {
+      throw isMissingCredentials(err) ? missingCredentials(`'${printable(name)}' is not a public model or deployment here, or does not exist`) : err;
+    });
   }
 
   /** As requireIn for a space the caller has no role in: 401, 403 for the scope, or the 404. */

@@ -12,6 +12,10 @@ const REALM = 'Bearer realm="plinth"';
 export const missingCredentials = (why = 'authentication required') =>
   new PlinthError('UNAUTHENTICATED', `${why}: send Authorization: Bearer <access token or API key>`, { 'www-authenticate': REALM });
 
+/** The refusal of a request that brought no credential at all (its challenge has no error code). */
+export const isMissingCredentials = (err: unknown): boolean =>
+  err instanceof PlinthError && err.code === 'UNAUTHENTICATED' && err.headers?.['www-authenticate'] === REALM;
+
 export const invalidToken = () =>
   new PlinthError('UNAUTHENTICATED', 'the access token or API key is not valid: it is unknown, expired or revoked', {
     'www-authenticate': `${REALM}, error="invalid_token", error_description="the token is unknown, expired or revoked"`,
