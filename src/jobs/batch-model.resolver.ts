@@ -3,7 +3,8 @@ import { describeModel, type ModelSchema, type Signature } from '../core/model-s
 import { formatModelUri } from '../core/model-uri.js';
 import type { ArtifactCache } from '../registry/artifact-cache.js';
 import type { DeploymentService } from '../registry/deployment.service.js';
-import type { ModelRegistryService, ResolvedVersion } from '../registry/model-registry.service.js';
+import type { ModelRegistryService } from '../registry/model-registry.service.js';
+import type { ResolvedVersion } from '../registry/registry.types.js';
 import type { DeploymentRow } from '../storage/ports.js';
 
 /** The model version a job scores with. */

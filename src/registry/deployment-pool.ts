@@ -8,7 +8,7 @@ import type { DeploymentRow } from '../storage/ports.js';
 import type { CanaryRouter } from './canary-router.js';
 import type { ArtifactCache } from './artifact-cache.js';
 import type { ResolvedDeploymentVersions } from './deployment.service.js';
-import type { ResolvedVersion } from './model-registry.service.js';
+import type { ResolvedVersion } from './registry.types.js';
 
 /** A deployment's runtime settings for where it runs (they win over the manifest's instance_group). */
 function executionOf(runtime: DeploymentRow['runtime']): ExecutionOverrides {

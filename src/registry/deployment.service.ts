@@ -15,7 +15,8 @@ import type {
   VersionSelector,
 } from '../storage/ports.js';
 import { CanaryRouter, type TrafficPick, type TrafficStats } from './canary-router.js';
-import type { ModelRegistryService, ResolvedVersion } from './model-registry.service.js';
+import type { ModelRegistryService } from './model-registry.service.js';
+import type { ResolvedVersion } from './registry.types.js';
 import { checkDescription, DEFAULT_SPACE } from './registry-names.js';
 import { fromStorage } from './storage-error.mapper.js';
 

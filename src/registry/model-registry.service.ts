@@ -1,12 +1,10 @@
 import type { Readable } from 'node:stream';
-import { pages } from './pages.js';
 import { invalidInput, modelNotFound, PlinthError, printable, versionNotFound } from '../core/errors.js';
 import { assertModelName } from '../core/model-name.js';
-import { parseModelReference, type ModelReference } from '../core/model-uri.js';
+import { parseModelReference } from '../core/model-uri.js';
 import type {
   AliasRow,
   BlobStorePort,
-  JsonValue,
   ModelRow,
   ModelVersionRow,
   Page,
@@ -16,125 +14,29 @@ import type {
   SpaceRow,
   VersionSelector,
 } from '../storage/ports.js';
-import { DuplicateNameError, InUseError } from '../storage/storage.errors.js';
-import { deleteBundle, openBundleFile, readBundleIndex, storeBundle, type BundleFile } from './artifact-bundle.js';
+import { InUseError } from '../storage/storage.errors.js';
+import { openBundleFile, readBundleIndex, type BundleFile } from './artifact-bundle.js';
 import { noBestVersion, pickBest } from '../core/best-version.js';
 import { rankOf, readyVersions } from './computed-aliases.js';
-import { fileSha256, localUpload } from './folder-import.js';
-import { intakeUpload, resolveLimits, type IntakeLimits, type IntakeRequest } from './model-intake.service.js';
-import { assertSpaceName, assertUserAlias, checkDescription, checkTags, DEFAULT_SPACE } from './registry-names.js';
+import type { IntakeLimits } from './model-intake.service.js';
+import { DEFAULT_LIST_LIMIT } from './pages.js';
+import { assertUserAlias, checkDescription, checkTags, DEFAULT_SPACE } from './registry-names.js';
+import { SpacesService } from './spaces.service.js';
 import { fromStorage } from './storage-error.mapper.js';
-import { validateVersion, type ModelValidator } from './version-validator.js';
-
-export interface ModelRegistryOptions {
-  /** Where uploads are unpacked (each in its own folder, removed when the call ends). */
-  tmpRoot: string;
-  /** Overrides of the intake's DEFAULT_INTAKE_LIMITS. */
-  limits?: Partial<IntakeLimits>;
-  /** Told about clean-up that failed after the operation itself succeeded (orphan blobs). */
-  log?: { warn(details: object, message: string): void };
-}
-
-/** A change to what a model's references resolve to (a version added or removed, an alias moved). */
-export interface RegistryChange {
-  space: SpaceRow;
-  model: Pick<ModelRow, 'id' | 'name'>;
-}
-
-/** Told after each change commits (the serving side loads or drops versions); its errors are logged, not thrown. */
-export type RegistryChangeListener = (change: RegistryChange) => Promise<void>;
-
-export interface UploadVersionInput {
-  /** Space name; `default` when omitted. */
-  space?: string;
-  /** Model name; the model is created by its first upload. */
-  name: string;
-  /** The client's file name: .onnx, .zip, .tar.gz / .tgz or .tar picks the format. */
-  filename: string;
-  stream: IntakeRequest['stream'];
-  /** The model's description when this upload creates the model (else model.yaml's). */
-  description?: string | null;
-  /** The new version's tags. */
-  tags?: string[];
-  /**
-   * Aborted when the caller can no longer be told the outcome (the client went away, or was
-   * already answered by a deadline): nothing is committed then, and a commit it races is undone.
-   */
-  signal?: AbortSignal;
-}
-
-export interface RegisteredVersion {
-  space: SpaceRow;
-  model: ModelRow;
-  version: ModelVersionRow;
-}
-
-export interface ImportResult extends RegisteredVersion {
-  /** false when a version with the same model.onnx digest was already registered. */
-  imported: boolean;
-}
-
-export interface ResolvedVersion extends RegisteredVersion {
-  reference: ModelReference;
-}
-
-/** A user alias (stored) or `latest` / `best` (computed on every read). */
-export interface AliasView {
-  name: string;
-  version: number;
-  computed: boolean;
-  /** For `best`: the metric that ranked the versions. */
-  metric?: string;
-  updatedAt?: string;
-}
-
-export interface ListQuery {
-  /** 1..1000, default 100. */
-  limit?: number;
-  cursor?: string;
-}
-
-export interface ModelListFilter extends ListQuery {
-  namePrefix?: string;
-  tag?: string;
-}
-
-export interface ModelUpdate {
-  description?: string | null;
-  tags?: string[];
-}
-
-const DEFAULT_LIMIT = 100;
-
-
-/** The upload's caller is gone: stop before anything (more) is committed. */
-function checkNotAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new PlinthError('MALFORMED_BODY', 'upload abandoned: the client closed the connection (or was answered) before the version was registered');
-}
-
-function destroyStream(stream: unknown): void {
-  const s = stream as Partial<Readable> | undefined;
-  if (s && typeof s.destroy === 'function' && !s.destroyed) s.destroy();
-}
-
-const SPACE_ROLES: readonly SpaceRole[] = ['admin', 'editor', 'viewer'];
-const MEMBER_NAME_MAX = 200;
-
-/** A member's user name: what the auth domain calls a user (1-200 characters, no control characters). */
-function checkMemberName(user: unknown): string {
-  // eslint-disable-next-line no-control-regex
-  if (typeof user !== 'string' || user.length === 0 || user.length > MEMBER_NAME_MAX || /[\u0000-\u001f\u007f]/.test(user)) {
-    throw invalidInput(`user name '${printable(String(user), 40)}' is invalid: use 1-${MEMBER_NAME_MAX} characters without control characters`);
-  }
-  return user;
-}
-
-function checkRole(role: unknown): SpaceRole {
-  if (!SPACE_ROLES.includes(role as SpaceRole)) {
-    throw invalidInput(`role '${printable(String(role), 40)}' is invalid: use one of ${SPACE_ROLES.join(', ')}`);
-  }
-  return role as SpaceRole;
-}
+import type {
+  AliasView,
+  ImportResult,
+  ListQuery,
+  ModelListFilter,
+  ModelRegistryOptions,
+  ModelUpdate,
+  RegisteredVersion,
+  RegistryChangeListener,
+  ResolvedVersion,
+  UploadVersionInput,
+} from './registry.types.js';
+import { VersionUploadsService } from './version-uploads.service.js';
+import type { ModelValidator } from './version-validator.js';
 
 function checkVersionNumber(version: number): number {
   if (!Number.isSafeInteger(version) || version < 1) throw invalidInput(`version must be a whole number >= 1, got ${printable(String(version), 20)}`);
@@ -147,30 +49,28 @@ function checkVersionNumber(version: number): number {
  * over SQLite and a folder as over PostgreSQL and S3. Throws PlinthErrors; no HTTP here.
  */
 export class ModelRegistryService {
+  private readonly spaces: SpacesService;
+  private readonly uploads: VersionUploadsService;
+  private listener?: RegistryChangeListener;
+
   constructor(
     private readonly repos: RegistryRepositories,
     private readonly blobs: BlobStorePort,
-    private readonly validate: ModelValidator,
+    validate: ModelValidator,
     private readonly options: ModelRegistryOptions,
-  ) {}
-
-  private listener?: RegistryChangeListener;
-  private bundleDropped?: (blobKey: string) => Promise<void>;
+  ) {
+    this.spaces = new SpacesService(repos.spaces);
+    this.uploads = new VersionUploadsService(repos, blobs, validate, options, this.spaces, (space, model) => this.changed(space, model));
+  }
 
   /** Told after a bundle's blobs are deleted (the artifact cache drops its copy). */
   onBundleDropped(listener: (blobKey: string) => Promise<void>): void {
-    this.bundleDropped = listener;
+    this.uploads.onBundleDropped(listener);
   }
 
   /** The blob key of every version in every space: what the artifact cache may keep. */
-  async liveBlobKeys(): Promise<Set<string>> {
-    const keys = new Set<string>();
-    for await (const space of pages((cursor) => this.repos.spaces.list({ limit: 1000, cursor }))) {
-      for await (const model of pages((cursor) => this.repos.models.list({ spaceId: space.id, limit: 1000, cursor }))) {
-        for await (const v of pages((cursor) => this.repos.models.listVersions({ modelId: model.id, limit: 1000, cursor }))) keys.add(v.blobKey);
-      }
-    }
-    return keys;
+  liveBlobKeys(): Promise<Set<string>> {
+    return this.uploads.liveBlobKeys();
   }
 
   /** Set once serving is up, so the start-up import does not load each model twice. */
@@ -186,155 +86,57 @@ export class ModelRegistryService {
     }
   }
 
-  // -- spaces ----------------------------------------------------------------------------------
+  // -- spaces (spaces.service.ts) --------------------------------------------------------------
 
   /** The `default` space, created if missing (safe when several start-ups race). */
   ensureDefaultSpace(): Promise<SpaceRow> {
-    return this.repos.spaces.ensure({ name: DEFAULT_SPACE, description: 'The default deployment space' });
+    return this.spaces.ensureDefault();
   }
 
-  async createSpace(input: { name: string; description?: string | null }): Promise<SpaceRow> {
-    assertSpaceName(input.name);
-    const description = checkDescription(input.description);
-    return fromStorage({ space: input.name }, () => this.repos.spaces.create({ name: input.name, description }));
+  createSpace(input: { name: string; description?: string | null }): Promise<SpaceRow> {
+    return this.spaces.create(input);
   }
 
   listSpaces(query: ListQuery & { namePrefix?: string; member?: string } = {}): Promise<Page<SpaceRow>> {
-    return this.repos.spaces.list({ ...query, limit: query.limit ?? DEFAULT_LIMIT });
+    return this.spaces.list(query);
   }
 
-  async getSpace(name: string = DEFAULT_SPACE): Promise<SpaceRow> {
-    assertSpaceName(name);
-    const space = await this.repos.spaces.getByName(name);
-    if (!space) throw new PlinthError('NOT_FOUND', `space '${printable(name)}' does not exist`);
-    return space;
+  getSpace(name?: string): Promise<SpaceRow> {
+    return this.spaces.get(name);
   }
 
   /** The space's members, ordered by user name. */
-  async listMembers(spaceName: string): Promise<SpaceMemberRow[]> {
-    const space = await this.getSpace(spaceName);
-    return this.repos.spaces.listMembers(space.id);
+  listMembers(spaceName: string): Promise<SpaceMemberRow[]> {
+    return this.spaces.listMembers(spaceName);
   }
 
   /** Adds the user to the space with `role`, or changes their role. */
-  async setMember(spaceName: string, user: string, role: SpaceRole): Promise<SpaceMemberRow> {
-    checkMemberName(user);
-    checkRole(role);
-    const space = await this.getSpace(spaceName);
-    return fromStorage({ space: spaceName }, () => this.repos.spaces.setMember(space.id, user, role));
+  setMember(spaceName: string, user: string, role: SpaceRole): Promise<SpaceMemberRow> {
+    return this.spaces.setMember(spaceName, user, role);
   }
 
   /** Removes the user from the space; NOT_FOUND when they are not a member. */
-  async removeMember(spaceName: string, user: string): Promise<void> {
-    checkMemberName(user);
-    const space = await this.getSpace(spaceName);
-    if (!(await this.repos.spaces.removeMember(space.id, user))) {
-      throw new PlinthError('NOT_FOUND', `user '${printable(user)}' is not a member of space '${printable(space.name)}'`);
-    }
+  removeMember(spaceName: string, user: string): Promise<void> {
+    return this.spaces.removeMember(spaceName, user);
   }
 
-  // -- uploads ---------------------------------------------------------------------------------
+  // -- uploads (version-uploads.service.ts) ----------------------------------------------------
 
   /** The limits uploads are held to: DEFAULT_INTAKE_LIMITS with this registry's overrides. */
   get uploadLimits(): IntakeLimits {
-    return resolveLimits(this.options.limits);
+    return this.uploads.limits;
   }
 
-  /**
-   * Registers an upload as the model's next version. Steps, in order: the intake checks and
-   * unpacks it; the runtime loads it once (LOAD_FAILED with ORT's reason otherwise); model.yaml
-   * must agree with the graph (LOAD_FAILED); the model row is created if this is its first
-   * version; every artifact goes to the blob store; and only then is the version row written.
-   * A failure or crash before that last write leaves no version (at worst blobs no row points
-   * at: they are content-addressed, so a retry reuses them, and they are never served).
-   * The temporary folder is always removed.
-   */
+  /** Registers an upload as the model's next version (VersionUploadsService.upload lists the steps). */
   uploadVersion(input: UploadVersionInput): Promise<RegisteredVersion> {
-    return this.register(input, true);
+    return this.uploads.upload(input);
   }
 
-  /** uploadVersion; `notify` false for folder imports, whose caller (the serving scan) picks them up. */
-  private async register(input: UploadVersionInput, notify: boolean): Promise<RegisteredVersion> {
-    let space: SpaceRow;
-    let tags: string[] | undefined;
-    let description: string | null | undefined;
-    try {
-      assertModelName(input.name);
-      tags = checkTags(input.tags);
-      description = checkDescription(input.description);
-      space = await this.getSpace(input.space);
-    } catch (err) {
-      destroyStream(input.stream);
-      throw err;
-    }
-    const intake = await intakeUpload({ filename: input.filename, stream: input.stream, tmpRoot: this.options.tmpRoot, limits: this.options.limits });
-    const { signal } = input;
-    try {
-      const checked = await validateVersion(intake, this.validate);
-      checkNotAborted(signal);
-      const model = await this.ensureModel(space, input.name, description ?? checked.manifest?.description ?? null);
-      const bundle = await storeBundle(this.blobs, model.id, intake.dir, intake.files);
-      if (signal?.aborted) {
-        await this.dropUnusedBundle(model.id, bundle.key); // the last moment before the commit
-        checkNotAborted(signal);
-      }
-      const version = await fromStorage({ model: input.name }, () =>
-        this.repos.models.createVersion({
-          modelId: model.id,
-          sha256: intake.model.sha256,
-          size: intake.model.size,
-          blobKey: bundle.key,
-          signature: { inputs: checked.signature.inputs, outputs: checked.signature.outputs } as unknown as JsonValue,
-          manifest: (checked.manifest ?? null) as JsonValue | null,
-          metrics: checked.metrics,
-          tags,
-        }),
-      );
-      if (signal?.aborted) {
-        // The caller went away while the row was written: it will never hear of this version.
-        await this.repos.models.deleteVersion(model.id, version.version);
-        await this.dropUnusedBundle(model.id, bundle.key);
-        checkNotAborted(signal);
-      }
-      if (notify) await this.changed(space, model);
-      return { space, model: (await this.repos.models.get(model.id)) ?? model, version };
-    } finally {
-      await intake.cleanup();
-    }
+  /** Imports a model found on local disk, idempotently (VersionUploadsService.importFolder says how). */
+  importFolderModel(name: string, path: string, options: { space?: string; manifestFile?: string } = {}): Promise<ImportResult> {
+    return this.uploads.importFolder(name, path, options);
   }
 
-  /**
-   * Imports a model found on local disk (the `--models` folder at start-up): a version folder
-   * holding model.onnx or an XGBoost model.json (and model.yaml, artifacts), or a `<name>.onnx` /
-   * `<name>.json` file with an optional sidecar manifest. Idempotent by the SHA-256 of that model
-   * file and the manifest it registers with: when the model
-   * already has a version with both, that version is returned and nothing is written (the same
-   * graph with other metrics in model.yaml is another version). Change listeners are not told:
-   * the import runs inside the serving side's scan, which loads what it imported.
-   */
-  async importFolderModel(name: string, path: string, options: { space?: string; manifestFile?: string } = {}): Promise<ImportResult> {
-    assertModelName(name);
-    const space = await this.getSpace(options.space);
-    const local = await localUpload(path, options.manifestFile, this.options.tmpRoot);
-    try {
-      const digest = await fileSha256(local.modelFile).catch(() => undefined);
-      const existing = await this.repos.models.getByName(space.id, name);
-      const same = existing && digest !== undefined ? await this.repos.models.findVersionsBySha256(existing.id, digest) : [];
-      const manifest = same.length ? await local.manifest() : undefined;
-      const found = same.find((v) => JSON.stringify(v.manifest) === JSON.stringify(manifest ?? null));
-      if (existing && found) {
-        destroyStream(local.stream);
-        return { space, model: existing, version: found, imported: false };
-      }
-      const registered = await this.register({ space: space.name, name, filename: local.filename, stream: local.stream }, false);
-      return { ...registered, imported: true };
-    } catch (err) {
-      destroyStream(local.stream);
-      throw err;
-    } finally {
-      await local.cleanup();
-    }
-  }
 
   // -- models ----------------------------------------------------------------------------------
 
@@ -342,7 +144,7 @@ export class ModelRegistryService {
     const space = await this.getSpace(spaceName);
     return this.repos.models.list({
       spaceId: space.id,
-      limit: query.limit ?? DEFAULT_LIMIT,
+      limit: query.limit ?? DEFAULT_LIST_LIMIT,
       cursor: query.cursor,
       namePrefix: query.namePrefix,
       tag: query.tag,
@@ -383,14 +185,14 @@ export class ModelRegistryService {
     const deleted = await fromStorage({ model: name }, () => this.repos.models.delete(model.id));
     if (!deleted) throw this.missingModel(spaceName, name);
     await this.changed(space, model);
-    for (const key of keys) await this.dropBundle(key);
+    for (const key of keys) await this.uploads.dropBundle(key);
   }
 
   // -- versions --------------------------------------------------------------------------------
 
   async listVersions(spaceName: string, name: string, query: ListQuery = {}): Promise<Page<ModelVersionRow>> {
     const { model } = await this.locateModel(spaceName, name);
-    return this.repos.models.listVersions({ modelId: model.id, limit: query.limit ?? DEFAULT_LIMIT, cursor: query.cursor });
+    return this.repos.models.listVersions({ modelId: model.id, limit: query.limit ?? DEFAULT_LIST_LIMIT, cursor: query.cursor });
   }
 
   async getVersion(spaceName: string, name: string, version: number): Promise<ModelVersionRow> {
@@ -421,8 +223,8 @@ export class ModelRegistryService {
     if (!deleted) throw versionNotFound(name, String(version));
     await this.changed(space, model);
     const [remaining] = await this.repos.models.findVersionsBySha256(model.id, row.sha256);
-    const shared = remaining?.blobKey === row.blobKey || (remaining !== undefined && (await this.bundleStillUsed(model.id, row.blobKey)));
-    if (!shared) await this.dropBundle(row.blobKey);
+    const shared = remaining?.blobKey === row.blobKey || (remaining !== undefined && (await this.uploads.bundleStillUsed(model.id, row.blobKey)));
+    if (!shared) await this.uploads.dropBundle(row.blobKey);
   }
 
   // -- aliases ---------------------------------------------------------------------------------
@@ -505,21 +307,6 @@ export class ModelRegistryService {
     return new PlinthError('VERSION_NOT_FOUND', `model '${printable(name)}' has no alias '${printable(alias)}'`);
   }
 
-  /** The model row, created by the first upload; concurrent first uploads share one row. */
-  private async ensureModel(space: SpaceRow, name: string, description: string | null): Promise<ModelRow> {
-    const existing = await this.repos.models.getByName(space.id, name);
-    if (existing) return existing;
-    try {
-      return await this.repos.models.create({ spaceId: space.id, name, description });
-    } catch (err) {
-      if (err instanceof DuplicateNameError) {
-        const raced = await this.repos.models.getByName(space.id, name);
-        if (raced) return raced;
-      }
-      throw err;
-    }
-  }
-
   /** The ready version a selector points at now. */
   private async versionFor(model: ModelRow, selector: VersionSelector): Promise<ModelVersionRow> {
     if ('version' in selector) {
@@ -574,33 +361,5 @@ export class ModelRegistryService {
       cursor = page.nextCursor;
     } while (cursor);
     return names;
-  }
-
-  private async dropUnusedBundle(modelId: string, blobKey: string): Promise<void> {
-    if (!(await this.bundleStillUsed(modelId, blobKey))) await this.dropBundle(blobKey);
-  }
-
-  private async bundleStillUsed(modelId: string, blobKey: string): Promise<boolean> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.repos.models.listVersions({ modelId, limit: 1000, cursor });
-      if (page.items.some((v) => v.blobKey === blobKey)) return true;
-      cursor = page.nextCursor;
-    } while (cursor);
-    return false;
-  }
-
-  /**
-   * Best effort: the rows are already gone, so a failure here leaves orphan blobs, never a
-   * version without its files. (A byte-identical upload to the same model racing this delete
-   * could see its bundle removed under it; the serving side then reports the version unloadable.)
-   */
-  private async dropBundle(key: string): Promise<void> {
-    try {
-      await deleteBundle(this.blobs, key);
-      await this.bundleDropped?.(key);
-    } catch (err) {
-      this.options.log?.warn({ blobKey: key, err }, 'could not delete the blobs of a deleted model version');
-    }
   }
 }

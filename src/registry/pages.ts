@@ -9,3 +9,6 @@ export async function* pages<T>(list: (cursor: string | undefined) => Promise<Pa
     cursor = page.nextCursor;
   } while (cursor);
 }
+
+/** The page size of registry listings when the caller names none. */
+export const DEFAULT_LIST_LIMIT = 100;

@@ -1,7 +1,8 @@
 import { dirname } from 'node:path';
 import { loadFailureReason } from '../core/errors.js';
 import type { ModelFolderSource } from '../storage/model-folder.source.js';
-import type { ImportResult, ModelRegistryService } from './model-registry.service.js';
+import type { ModelRegistryService } from './model-registry.service.js';
+import type { ImportResult } from './registry.types.js';
 import type { RefusedImport } from './registry-model.source.js';
 
 interface Logger {
