@@ -61,6 +61,10 @@ export const modelNotFound = (name: string) =>
 export const versionNotFound = (name: string, version: string) =>
   new PlinthError('VERSION_NOT_FOUND', `model '${printable(name)}' has no version '${printable(version)}'`);
 
+/** The request's deadline passed before `what` answered (a run in progress is abandoned: its result is dropped). */
+export const deadlineExceeded = (what: string) =>
+  new PlinthError('DEADLINE_EXCEEDED', `${what} did not answer within the request's deadline (PLINTH_REQUEST_TIMEOUT_MS); the run was abandoned`);
+
 export const modelUnavailable = (name: string, version: string, reason: string) =>
   new PlinthError('MODEL_UNAVAILABLE', `model '${printable(name)}' version ${version} is unavailable: ${reason}`);
 

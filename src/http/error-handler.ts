@@ -8,7 +8,6 @@ export interface ErrorBody {
   code: string;
 }
 
-
 /** Fastify's own client errors, mapped to catalogue codes; everything else is INTERNAL. */
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',

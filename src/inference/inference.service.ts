@@ -1,4 +1,4 @@
-import { invalidInput, loadFailureReason, PlinthError, printable } from '../core/errors.js';
+import { deadlineExceeded, invalidInput, loadFailureReason, PlinthError, printable } from '../core/errors.js';
 import { noBestVersion, pickBest } from '../core/best-version.js';
 import { assertModelName } from '../core/model-name.js';
 import { decodePredictions } from '../core/prediction.decoder.js';
@@ -44,6 +44,10 @@ function textInputs(model: ReadyModel, inputs: Tensor[]): Tensor[] {
   return [...inputs.filter((t) => t !== text), ...pipeline.toTensors(text.data as string[])];
 }
 
+/** A request whose deadline passed while it waited or was decoded is not run at all, whatever runtime serves it. */
+function checkDeadline(model: ReadyModel, call: CallContext | undefined): void {
+  if (call?.deadline !== undefined && Date.now() >= call.deadline) throw deadlineExceeded(`model '${model.name}' version ${model.version}`);
+}
 
 /**
  * The one data plane: every protocol adapter resolves models and runs predictions through
@@ -187,6 +191,7 @@ export class InferenceService {
       }
     }
     this.checkBatch(model, request.inputs[0]?.shape[0] ?? 0);
+    checkDeadline(model, call);
     const results = await model.runtime.run([...given.values()], outputNames, call);
     return { modelName: model.name, modelVersion: model.version, id: request.id, outputs: outputNames.map((n) => results.get(n)!) };
   }
@@ -197,6 +202,7 @@ export class InferenceService {
     const model = found instanceof Promise ? await found : found;
     this.checkBatch(model, records.length);
     const inputs = model.pipeline ? model.pipeline.recordsToTensors(records, options) : recordsToTensors(model.schema, records, options);
+    checkDeadline(model, call);
     const outputs = await model.runtime.run(inputs, model.runtime.signature.outputs.map((o) => o.name), call);
     const decoded = decodePredictions(model.schema, outputs, records.length, options.probabilities ?? true);
     return { modelName: model.name, modelVersion: model.version, schema: model.schema, ...decoded };

@@ -1,4 +1,4 @@
-import { PlinthError } from '../core/errors.js';
+import { deadlineExceeded, PlinthError } from '../core/errors.js';
 import type { Signature } from '../core/model-schema.js';
 import type { Tensor } from '../core/tensor.js';
 import type { CallContext, ModelRuntime, RuntimeInfo } from './model-runtime.js';
@@ -21,22 +21,6 @@ export interface QueuePolicy {
   queueTimeoutMs: number;
 }
 
-export interface InstanceGroupStats {
-  instances: number;
-  busy: number;
-  queued: number;
-  /** Runs that finished (answered or abandoned by a deadline). */
-  runs: number;
-  /** Refused because the queue was full (429). */
-  rejectedFull: number;
-  /** Refused after waiting past the queue timeout (503). */
-  rejectedTimeout: number;
-  /** Answered 504: the request's deadline passed while queued or running. */
-  deadlineExceeded: number;
-  /** Dropped from the queue without running: the caller disconnected. */
-  abandoned: number;
-}
-
 interface Waiting {
   inputs: Tensor[];
   outputNames: string[];
@@ -46,9 +30,6 @@ interface Waiting {
   timer?: NodeJS.Timeout;
   unsubscribe?: () => void;
 }
-
-const deadlineExceeded = (label: string) =>
-  new PlinthError('DEADLINE_EXCEEDED', `${label} did not answer within the request's deadline (PLINTH_REQUEST_TIMEOUT_MS); the run was abandoned`);
 
 /** Why a caller that went away gets no answer: its request is logged with this, never sent. */
 const abandoned = () => new PlinthError('CLIENT_CLOSED', 'the caller disconnected before the model ran');
@@ -73,6 +54,7 @@ export class InstanceGroup implements ModelRuntime {
   /** Mean compute time of recent runs, in ms (an exponentially weighted average). */
   private meanRunMs = 0;
   private drained?: () => void;
+  /** Finished runs; refusals (429 queue full, 503 queue timeout); 504s while queued or running; callers dropped from the queue. */
   private readonly counts = { runs: 0, rejectedFull: 0, rejectedTimeout: 0, deadlineExceeded: 0, abandoned: 0 };
 
   constructor(
@@ -89,23 +71,12 @@ export class InstanceGroup implements ModelRuntime {
     this.idle = [...instances];
   }
 
-  get size(): number {
-    return this.instances.length;
-  }
-
-  stats(): InstanceGroupStats {
-    return { instances: this.instances.length, busy: this.busy, queued: this.queue.length, ...this.counts };
-  }
-
   describe(): RuntimeInfo {
-    return { execution: 'threads', reason: this.reason, ...this.stats() };
+    return { execution: 'threads', reason: this.reason, instances: this.instances.length, busy: this.busy, queued: this.queue.length, ...this.counts };
   }
 
+  /** A request whose deadline has already passed is refused by the InferenceService before it gets here. */
   run(inputs: Tensor[], outputNames: string[], call?: CallContext): Promise<Map<string, Tensor>> {
-    if (call?.deadline !== undefined && Date.now() >= call.deadline) {
-      this.counts.deadlineExceeded++;
-      return Promise.reject(deadlineExceeded(this.label));
-    }
     return new Promise((resolve, reject) => {
       const waiting: Waiting = { inputs, outputNames, call, resolve, reject };
       const instance = this.idle.pop();

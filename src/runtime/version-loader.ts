@@ -72,7 +72,7 @@ export function openModelVersion(spec: OpenVersion, loadRuntime: RuntimeLoader, 
       options: spec.options,
       execution: [manifestExecution(spec.manifest), spec.execution],
       ...(spec.digest !== undefined && { digest: spec.digest }),
-      label: `${label}`,
+      label,
     });
     try {
       checkStaticOutputs(runtime.signature);

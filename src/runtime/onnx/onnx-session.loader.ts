@@ -1,6 +1,6 @@
 import { datatypeInfo } from '../../core/datatypes.js';
 import type { Signature } from '../../core/model-schema.js';
-import type { Tensor } from '../../core/tensor.js';
+import { elementCount, type Tensor } from '../../core/tensor.js';
 import { InstanceGroup, type QueuePolicy } from '../instance-group.js';
 import type { ModelRuntime, RuntimeOptions } from '../model-runtime.js';
 import type { ExecutionSettings } from '../execution-settings.js';
@@ -31,8 +31,7 @@ export interface LoadedRuntime {
 export function warmupInputs(signature: Signature): Tensor[] {
   return signature.inputs.map((spec) => {
     const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
-    const count = shape.reduce((n, d) => n * d, 1);
-    return { name: spec.name, datatype: spec.datatype, shape, data: datatypeInfo(spec.datatype).create(count) };
+    return { name: spec.name, datatype: spec.datatype, shape, data: datatypeInfo(spec.datatype).create(elementCount(shape)) };
   });
 }
 

@@ -3,8 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { fromOrtType, toOrtType } from '../../core/datatypes.js';
 import type { Signature } from '../../core/model-schema.js';
 import type { Tensor, TensorSpec } from '../../core/tensor.js';
-import { PlinthError } from '../../core/errors.js';
-import type { CallContext, ModelRuntime, RuntimeInfo, RuntimeOptions } from '../model-runtime.js';
+import type { ModelRuntime, RuntimeInfo, RuntimeOptions } from '../model-runtime.js';
 import { classLabelsOf, readOnnxGraph } from './onnx-graph.reader.js';
 import { ortRunError } from './ort-run-error.js';
 
@@ -60,12 +59,12 @@ export class OnnxRuntime implements ModelRuntime {
     }
   }
 
-  async run(inputs: Tensor[], outputNames: string[], call?: CallContext): Promise<Map<string, Tensor>> {
-    // Inline runs are short by the auto rule, and a native run cannot be interrupted: only a
-    // request whose deadline passed before it starts is refused.
-    if (call?.deadline !== undefined && Date.now() >= call.deadline) {
-      throw new PlinthError('DEADLINE_EXCEEDED', "the request's deadline (PLINTH_REQUEST_TIMEOUT_MS) passed before the model ran");
-    }
+  /**
+   * Inline runs are short by the auto rule and a native run cannot be interrupted, so the
+   * request's CallContext is not needed here: the InferenceService refuses a request whose
+   * deadline passed before it runs.
+   */
+  async run(inputs: Tensor[], outputNames: string[]): Promise<Map<string, Tensor>> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of inputs) feeds[t.name] = new ort.Tensor(toOrtType(t.datatype), t.data as never, t.shape);
     this.active++;
