@@ -27,7 +27,7 @@ import type { JobService } from './jobs/job.service.js';
 import { createSqlJobRepositories } from './storage/sql/sql-job-repositories.js';
 import { registerManagementRoutes } from './protocols/management/management.routes.js';
 import { ModelManager } from './runtime/model-manager.js';
-import { loadOnnxModel } from './runtime/onnx/onnx-session.loader.js';
+import { loadOnnxModel, type AutoVerdict } from './runtime/onnx/onnx-session.loader.js';
 import { OrtThread } from './runtime/onnx/ort-thread.js';
 import { ParkedSessions } from './runtime/onnx/parked-sessions.js';
 import { resolveExecution, type ExecutionSettings } from './runtime/execution-settings.js';
@@ -154,9 +154,10 @@ function threadValidator(parked: ParkedSessions, intraOpThreads: number): ModelV
 function runtimeLoader(config: Config, parked: ParkedSessions, log: FastifyInstance['log']): RuntimeLoader {
   const defaults: ExecutionSettings = { execution: config.execution, instances: config.instances, maxQueueSize: config.maxQueueSize, queueTimeoutMs: config.queueTimeoutMs };
   const rule = { inlineMaxRunUs: config.inlineMaxRunUs, inlineMaxLoadMs: config.inlineMaxLoadMs };
+  const verdicts = new Map<string, AutoVerdict>();
   return async (spec) => {
     const settings = resolveExecution(defaults, spec.execution);
-    const { runtime, choice } = await loadOnnxModel(spec.file, spec.options, settings, rule, spec.label, { sessions: parked, digest: spec.digest });
+    const { runtime, choice } = await loadOnnxModel(spec.file, spec.options, settings, rule, spec.label, { sessions: parked, verdicts, digest: spec.digest });
     log.info({ session: spec.label, ...choice }, `runs ${choice.execution === 'inline' ? 'on the main thread' : `in ${choice.instances} thread(s)`}`);
     return runtime;
   };

@@ -219,6 +219,16 @@ describe('explicit execution settings', () => {
     assert.deepEqual({ ...threaded.json, model_name: 'credit-risk' }, inline.json);
   });
 
+  it('keeps the auto rule\'s verdict for a model file: another deployment of the same version is not measured again', async () => {
+    const model = await session(server, 'model breast-cancer 1');
+    assert.match(model.reason ?? '', /^auto: load \d+ ms, one-row run \d+ us/);
+    const created = await post(`${server.url}/api/v1/deployments`, { name: 'bc-auto', target: { model: 'breast-cancer' } });
+    assert.equal(created.status, 201, created.text);
+    const deployed = await session(server, 'deployment bc-auto (breast-cancer 1)');
+    assert.equal(deployed.execution, model.execution);
+    assert.equal(deployed.reason, `${model.reason!.replace(', first session loaded by upload validation', '')} (measured at an earlier load)`);
+  });
+
   it('refuses unknown execution settings naming the field', async () => {
     const bad = await post(`${server.url}/api/v1/deployments`, { name: 'bad', target: { model: 'breast-cancer' }, runtime: { execution: 'gpu' } });
     assert.equal(bad.status, 400);

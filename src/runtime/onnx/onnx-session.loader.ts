@@ -22,6 +22,24 @@ export interface AutoRule {
   inlineMaxLoadMs: number;
 }
 
+/** What the auto rule decided for one model file (and intra-op thread count). */
+export interface AutoVerdict {
+  inline: boolean;
+  reason: string;
+  graphLabels?: (string | number)[];
+}
+
+/**
+ * What earlier loads leave for this one, by the model file's SHA-256: a session upload validation
+ * parked, and the auto rule's verdict, so a reload, a budget reload or another deployment of the
+ * same version does not measure it again.
+ */
+export interface LoadMemory {
+  sessions: ParkedSessions;
+  verdicts: Map<string, AutoVerdict>;
+  digest: string | undefined;
+}
+
 export interface LoadedRuntime {
   runtime: ModelRuntime;
   choice: ExecutionChoice;
@@ -57,7 +75,8 @@ async function measureRun(thread: OrtThread): Promise<number | undefined> {
  * model in a thread (so a slow load never blocks the event loop) and warms it up there: a model
  * that loaded within inlineMaxLoadMs and whose one-row run took at most inlineMaxRunUs moves to
  * the main thread, where a small model serves fastest; any other stays in threads. A thread
- * parked by upload validation (same model digest) is taken instead of loading again.
+ * parked by upload validation (same model digest) is taken instead of loading again, and a file
+ * measured before keeps its verdict.
  */
 export async function loadOnnxModel(
   file: string,
@@ -65,23 +84,33 @@ export async function loadOnnxModel(
   settings: ExecutionSettings,
   rule: AutoRule,
   label: string,
-  parked?: { sessions: ParkedSessions; digest: string | undefined },
+  memory?: LoadMemory,
 ): Promise<LoadedRuntime> {
   const queue: QueuePolicy = { maxQueueSize: settings.maxQueueSize, queueTimeoutMs: settings.queueTimeoutMs };
   const startThread = () => OrtThread.start(file, { intraOpThreads: options.intraOpThreads, niceness: 0 });
   if (settings.execution === 'inline') {
     return { runtime: await OnnxRuntime.load(file, options), choice: { execution: 'inline', instances: 1, reason: 'explicit' } };
   }
-  const first = parked?.digest ? parked.sessions.take(parked.digest, options.intraOpThreads) : undefined;
+  const key = memory?.digest && `${memory.digest}:${options.intraOpThreads}`;
+  const known = settings.execution === 'auto' && key ? memory.verdicts.get(key) : undefined;
+  if (known?.inline) {
+    const reason = `${known.reason} (measured at an earlier load)`;
+    return { runtime: await OnnxRuntime.load(file, { ...options, graphLabels: known.graphLabels, reason }), choice: { execution: 'inline', instances: 1, reason } };
+  }
+  const first = memory?.digest ? memory.sessions.take(memory.digest, options.intraOpThreads) : undefined;
   const threads = [await (first ?? startThread())];
   const adopted = first ? ', first session loaded by upload validation' : '';
   try {
     let reason = `explicit${adopted}`;
-    if (settings.execution === 'auto') {
+    if (known) {
+      reason = `${known.reason} (measured at an earlier load)${adopted}`;
+    } else if (settings.execution === 'auto') {
       const runUs = await measureRun(threads[0]!);
       const loadMs = Math.round(threads[0]!.loadMs);
       const fast = runUs !== undefined && runUs <= rule.inlineMaxRunUs && loadMs <= rule.inlineMaxLoadMs;
-      reason = `auto: load ${loadMs} ms, one-row run ${runUs === undefined ? 'not measurable' : `${runUs} us`}${adopted}`;
+      const measured = `auto: load ${loadMs} ms, one-row run ${runUs === undefined ? 'not measurable' : `${runUs} us`}`;
+      if (key) memory!.verdicts.set(key, { inline: fast, reason: measured, ...(threads[0]!.graphLabels && { graphLabels: threads[0]!.graphLabels }) });
+      reason = `${measured}${adopted}`;
       if (fast) {
         const runtime = await OnnxRuntime.load(file, { ...options, graphLabels: threads[0]!.graphLabels, reason });
         await threads[0]!.dispose();
